@@ -1,0 +1,31 @@
+"""``dagplane emulator salesforce``: run the bundled Salesforce API emulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.group("emulator")
+def group() -> None:
+    """Local emulators of the APIs dagplane's pipelines read."""
+
+
+@group.command("salesforce")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8443, show_default=True, help="0 picks a free port.")
+@click.option("--records", type=int, default=100_000, show_default=True, help="Rows in all.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the TLS certificate and CA bundle are written (default: a temp folder).",
+)
+def salesforce(host: str, port: int, records: int, seed: int, state_dir: Path | None) -> int:
+    """Serve a Salesforce REST, Bulk 2.0 and OAuth emulator over HTTPS until Ctrl-C."""
+    from dagplane.emulators.salesforce import run_server
+
+    run_server(host=host, port=port, records=records, seed=seed, state_dir=state_dir)
+    return 0

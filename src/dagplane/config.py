@@ -1,0 +1,82 @@
+"""Project configuration: ``[tool.dagplane]`` in pyproject.toml, overridable by env and flags.
+
+Resolution order for every setting: command-line argument, then ``DAGPLANE__<KEY>`` in the
+environment, then ``[tool.dagplane]`` of the nearest ``pyproject.toml``, then the default.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dagplane.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = ["ProjectConfig", "load_config"]
+
+_DEFAULTS = {"packages-dir": "packages", "dags-dir": "dags"}
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """Where the project lives and where its job packages and DAG files are."""
+
+    root: Path
+    packages_dir: Path
+    dags_dir: Path
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest ``pyproject.toml`` at or above ``start`` that has ``[tool.dagplane]``."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and "dagplane" in _read_tool_table(candidate, "any"):
+            return candidate
+    return None
+
+
+def _read_tool_table(path: Path, want: str) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it as TOML: {exc}") from None
+    tool = data.get("tool", {})
+    return tool if want == "any" else tool.get("dagplane", {})
+
+
+def load_config(
+    *,
+    packages_dir: Path | str | None = None,
+    dags_dir: Path | str | None = None,
+    cwd: Path | None = None,
+) -> ProjectConfig:
+    """Resolve the project configuration (see the module docstring for the order)."""
+    cwd = (cwd or Path.cwd()).resolve()
+    pyproject = find_pyproject(cwd)
+    root = pyproject.parent if pyproject else cwd
+    table = _read_tool_table(pyproject, "dagplane") if pyproject else {}
+    unknown = sorted(set(table) - set(_DEFAULTS))
+    if unknown:
+        raise ConfigError(
+            f"{pyproject}: [tool.dagplane] has unknown key(s) {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(_DEFAULTS))})"
+        )
+
+    def resolve(flag: Path | str | None, key: str) -> Path:
+        if flag is not None:
+            return (cwd / flag).resolve()
+        env = os.environ.get("DAGPLANE__" + key.upper().replace("-", "_"))
+        return (root / (env or table.get(key) or _DEFAULTS[key])).resolve()
+
+    return ProjectConfig(
+        root=root,
+        packages_dir=resolve(packages_dir, "packages-dir"),
+        dags_dir=resolve(dags_dir, "dags-dir"),
+    )

@@ -1,0 +1,5 @@
+"""Extraction sources. Each connector yields ``CsvPage`` objects that destinations load."""
+
+from dagplane.connectors.pages import CsvPage
+
+__all__ = ["CsvPage"]

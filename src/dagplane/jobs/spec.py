@@ -1,0 +1,209 @@
+"""What a job is: the ``Job`` users declare, and the ``JobSpec`` discovery hands to later stages.
+
+A job module declares ``JOB = Job(entrypoint=run, ...)`` (typed) or the legacy
+``JOB = (entrypoint, "description")``. Discovery reads that declaration without running the
+module and produces a ``JobSpec``: the job's identity (package, id, module, file) plus its
+validated ``JobOptions``. Rendering, images, pods and deployment all start from ``JobSpec``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from dagplane.jobs._validators import (
+    FieldProblem,
+    check_cron,
+    check_dns_label,
+    check_dns_subdomain,
+    check_env_key,
+    check_quantity,
+    parse_duration,
+)
+
+__all__ = ["Job", "JobOptions", "JobSpec", "Resources", "Secret"]
+
+_STRICT = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class Secret(BaseModel):
+    """A Kubernetes Secret the job reads, and the keys it reads from it.
+
+    Each key reaches the job as an environment variable of the same name (and as a file
+    ``$DAGPLANE_SECRETS_DIR/<name>/<key>`` where secrets are mounted).
+    """
+
+    model_config = _STRICT
+
+    name: str
+    keys: tuple[str, ...] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_dns_subdomain(value, "secret name")
+
+    @field_validator("keys")
+    @classmethod
+    def _keys(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for key in value:
+            check_env_key(key, "secret key")
+        if len(set(value)) != len(value):
+            raise FieldProblem("secret keys repeat", "list each key once")
+        return value
+
+
+class Resources(BaseModel):
+    """CPU and memory requests (and optional limits) for the job's worker pod."""
+
+    model_config = _STRICT
+
+    cpu: str = "250m"
+    memory: str = "512Mi"
+    cpu_limit: str | None = None
+    memory_limit: str | None = None
+
+    @field_validator("cpu", "memory", "cpu_limit", "memory_limit", mode="before")
+    @classmethod
+    def _quantity(cls, value: object, info: Any) -> object:
+        return None if value is None else check_quantity(value, info.field_name)
+
+
+class JobOptions(BaseModel):
+    """Everything a job may declare besides its entrypoint; unknown fields are errors."""
+
+    model_config = _STRICT
+
+    description: str = ""
+    schedule: str | None = None
+    image: str | None = None
+    secrets: tuple[Secret, ...] = ()
+    partitions: tuple[str, ...] = ()
+    retries: int = Field(default=1, ge=0, le=50)
+    retry_delay: timedelta = timedelta(minutes=5)
+    timeout: timedelta | None = None
+    owner: str | None = None
+    tags: tuple[str, ...] = ()
+    resources: Resources = Resources()
+    max_active_runs: int = Field(default=1, ge=1, le=256)
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        return None if value is None else check_cron(value)
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str | None) -> str | None:
+        return None if value is None else check_dns_label(value, "image group")
+
+    @field_validator("retry_delay", "timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: object, info: Any) -> object:
+        return None if value is None else parse_duration(value, info.field_name)
+
+    @field_validator("partitions")
+    @classmethod
+    def _partitions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            if not item.strip() or len(item) > 200 or not item.isprintable():
+                raise FieldProblem(
+                    f"partition {item!r} must be 1-200 printable characters",
+                    "use short names such as 'eu' or '2024-01'",
+                )
+        if len(set(value)) != len(value):
+            raise FieldProblem("partitions repeat", "list each partition once")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for tag in value:
+            if not tag.strip() or len(tag) > 100:
+                raise FieldProblem(f"tag {tag!r} must be 1-100 characters", "shorten the tag")
+        return value
+
+    @field_validator("owner")
+    @classmethod
+    def _owner(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or not value.isprintable()):
+            raise FieldProblem(f"owner {value!r} is empty or not printable", "name a team")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_names_unique(self) -> JobOptions:
+        names = [s.name for s in self.secrets]
+        if len(set(names)) != len(names):
+            raise FieldProblem("a secret is listed twice", "merge its keys into one Secret(...)")
+        return self
+
+
+class Job(JobOptions):
+    """A job declaration: ``JOB = Job(entrypoint=run, schedule="@daily", ...)``.
+
+    ``entrypoint(ctx: JobContext) -> int | None`` runs the job; returning non-zero or raising
+    fails it. Only literal values are allowed in the declaration: dagplane reads it without
+    importing the module.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    entrypoint: Callable[..., Any]
+
+
+class JobSpec(BaseModel):
+    """A discovered job: where it lives and what it declared. Hashable and JSON-friendly."""
+
+    model_config = ConfigDict(frozen=True)
+
+    package: str
+    job_id: str
+    module: str
+    path: str
+    line: int
+    entrypoint: str
+    legacy: bool
+    options: JobOptions
+
+    @property
+    def dag_id(self) -> str:
+        """``<package>__<job>``: unique because names never contain a double underscore."""
+        return f"{self.package}__{self.job_id}"
+
+    @property
+    def image(self) -> str:
+        """The job's image group; defaults to its package name (as a DNS label)."""
+        return self.options.image or self.package.replace("_", "-")
+
+    @property
+    def owner(self) -> str:
+        """The declared owner, or the package name."""
+        return self.options.owner or self.package
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-ready view for ``dagplane discover --json``."""
+        o = self.options
+        return {
+            "package": self.package,
+            "job_id": self.job_id,
+            "dag_id": self.dag_id,
+            "module": self.module,
+            "path": self.path,
+            "line": self.line,
+            "legacy": self.legacy,
+            "description": o.description,
+            "schedule": o.schedule,
+            "image": self.image,
+            "secrets": [{"name": s.name, "keys": list(s.keys)} for s in o.secrets],
+            "partitions": list(o.partitions),
+            "retries": o.retries,
+            "retry_delay_seconds": int(o.retry_delay.total_seconds()),
+            "timeout_seconds": None if o.timeout is None else int(o.timeout.total_seconds()),
+            "owner": self.owner,
+            "tags": list(o.tags),
+            "resources": o.resources.model_dump(),
+            "max_active_runs": o.max_active_runs,
+        }

@@ -1,0 +1,1 @@
+"""Load destinations: where extracted rows are written."""
