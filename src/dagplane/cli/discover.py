@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from dagplane.cli._common import echo_json, packages_option, print_failures, project_config
-from dagplane.jobs.discovery import discover
 
 
 @click.command("discover")
@@ -15,6 +14,8 @@ from dagplane.jobs.discovery import discover
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def command(packages_dir: Path | None, as_json: bool) -> int:
     """List discovered jobs; exit 1 if any job module failed to load."""
+    from dagplane.jobs.discovery import discover
+
     config = project_config(packages_dir)
     result = discover(config.packages_dir, root=config.root)
     if as_json:

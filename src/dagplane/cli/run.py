@@ -8,8 +8,6 @@ import click
 
 from dagplane.cli._common import packages_option, project_config
 from dagplane.errors import JobNotFoundError
-from dagplane.jobs.discovery import discover
-from dagplane.jobs.runtime import run_module
 
 
 @click.command("run", context_settings={"ignore_unknown_options": True})
@@ -22,6 +20,9 @@ def command(job_id: str, partition: str | None, packages_dir: Path | None, args:
 
     Exit 0 when the job succeeds, 1 when it fails (its message is printed).
     """
+    from dagplane.jobs.discovery import discover
+    from dagplane.jobs.runtime import run_module
+
     config = project_config(packages_dir)
     result = discover(config.packages_dir, root=config.root)
     spec = result.get(job_id)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from dagplane.cli._common import echo_json, packages_option, print_failures, project_config
-from dagplane.dags.sync import SyncReport, raise_for_conflicts, sync_dags
 from dagplane.errors import DagplaneError
-from dagplane.jobs.discovery import discover
+
+if TYPE_CHECKING:
+    from dagplane.dags.sync import SyncReport
 
 
 @click.command("sync")
@@ -55,6 +57,9 @@ def command(
 def _sync_once(
     packages_dir: Path, dags_dir: Path, root: Path, check: bool, as_json: bool, quiet: bool
 ) -> int:
+    from dagplane.dags.sync import raise_for_conflicts, sync_dags
+    from dagplane.jobs.discovery import discover
+
     try:
         discovery = discover(packages_dir, root=root)
         report = sync_dags(discovery, dags_dir, check=check)

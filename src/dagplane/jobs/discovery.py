@@ -63,16 +63,16 @@ def discover(packages_dir: Path, *, root: Path | None = None) -> DiscoveryResult
     result = DiscoveryResult()
     for file in iter_job_files(packages_dir):
         try:
-            result.jobs.append(read_job(file, root=root))
+            result.jobs.append(read_job(file, root=root, packages_dir=packages_dir))
         except JobDeclarationError as exc:
             result.failures.append(exc)
     _reject_duplicates(result)
     return result
 
 
-def read_job(file: Path, *, root: Path) -> JobSpec:
+def read_job(file: Path, *, root: Path, packages_dir: Path | None = None) -> JobSpec:
     """Build the ``JobSpec`` of one job module, or raise ``JobDeclarationError``."""
-    path = _display_path(file, root)
+    path = _display_path(file, root, (packages_dir or file.parents[2]).parent)
     package, job_id = file.parent.parent.name, file.stem
     for value, what in ((package, "package name"), (job_id, "job id (the file name)")):
         try:
@@ -103,11 +103,15 @@ def read_job(file: Path, *, root: Path) -> JobSpec:
     )
 
 
-def _display_path(file: Path, root: Path) -> str:
-    try:
-        return file.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return file.as_posix()
+def _display_path(file: Path, *roots: Path) -> str:
+    """The path relative to the project root (or the packages folder's parent): stable
+    across machines, so generated files do not depend on where the project is checked out."""
+    for root in roots:
+        try:
+            return file.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            continue
+    return file.as_posix()
 
 
 def _validate(decl: Declaration, path: str) -> JobOptions:

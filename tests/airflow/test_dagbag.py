@@ -1,0 +1,88 @@
+"""Airflow's own DagBag loads every generated DAG with zero import errors."""
+
+from __future__ import annotations
+
+import datetime
+import sys
+from pathlib import Path
+
+import pytest
+
+from dagplane.dags.sync import sync_dags
+from dagplane.jobs.discovery import discover
+
+SCHEDULES = ["@hourly", "*/15 * * * *", None, "@once", "0 6 * * 1-5"]
+
+
+@pytest.fixture(scope="module")
+def dagbag_of():
+    from airflow.dag_processing.dagbag import DagBag
+
+    def parse(folder: Path) -> DagBag:
+        bag = DagBag(dag_folder=str(folder), safe_mode=True)
+        assert bag.import_errors == {}
+        return bag
+
+    return parse
+
+
+def test_example_dags_parse_with_their_schedules_tasks_and_mapping(example_dags, dagbag_of):
+    bag = dagbag_of(example_dags)
+    assert sorted(bag.dag_ids) == [
+        "examples__always_fails",
+        "examples__hello_legacy",
+        "examples__regional_report",
+    ]
+    report = bag.dags["examples__regional_report"]
+    assert report.schedule == "0 6 * * *"
+    assert report.catchup is False
+    assert report.max_active_runs == 1
+    assert report.start_date == datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+    assert set(report.tags) == {
+        "reports",
+        "example",
+        "dagplane",
+        "package:examples",
+        "image:reports",
+    }
+    assert report.default_args["owner"] == "analytics"
+    assert report.default_args["retries"] == 2
+    assert report.default_args["execution_timeout"] == datetime.timedelta(minutes=30)
+    assert report.doc_md.startswith("Daily orders report")
+    [task] = report.tasks
+    assert task.task_id == "regional_report"
+    assert task.op_kwargs_expand_input.value == {"partition": ["emea", "amer", "apac"]}
+    legacy = bag.dags["examples__hello_legacy"]
+    assert legacy.schedule is None
+    assert [t.task_id for t in legacy.tasks] == ["hello_legacy"]
+    assert not hasattr(legacy.tasks[0], "op_kwargs_expand_input")
+
+
+def test_many_schedules_parse_and_dags_do_not_import_job_code(
+    write_job, packages, tmp_path, dagbag_of
+):
+    for i, schedule in enumerate(SCHEDULES):
+        write_job(
+            "team",
+            f"job{i}",
+            f"""\
+            import module_that_is_not_installed_anywhere
+            from dagplane import Job
+
+            def run(ctx):
+                return 0
+
+            JOB = Job(entrypoint=run, schedule={schedule!r}, description="it's \\"quoted\\"")
+            """,
+        )
+    result = discover(packages, root=tmp_path)
+    assert not result.failures
+    sync_dags(result, tmp_path / "dags")
+    bag = dagbag_of(tmp_path / "dags")
+    assert len(bag.dags) == len(SCHEDULES)
+    for i, schedule in enumerate(SCHEDULES):
+        dag = bag.dags[f"team__job{i}"]
+        assert dag.schedule == schedule
+        assert dag.description == 'it\'s "quoted"'
+    assert "module_that_is_not_installed_anywhere" not in sys.modules
+    assert not any(name.startswith("team.") for name in sys.modules)

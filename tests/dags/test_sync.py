@@ -1,0 +1,127 @@
+"""Sync is atomic, idempotent, prunes only its own files and keeps a broken job's last DAG."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from dagplane.cli import main
+from dagplane.dags.sync import read_owner, sync_dags
+from dagplane.jobs.discovery import discover
+
+GOOD = (
+    "from dagplane import Job\n\ndef run(ctx):\n    return 0\n\nJOB = Job(entrypoint=run{extra})\n"
+)
+
+
+@pytest.fixture
+def project(write_job, packages, tmp_path):
+    write_job("sales", "orders", GOOD.format(extra=', schedule="@hourly"'))
+    write_job("sales", "leads", GOOD.format(extra=""))
+    dags = tmp_path / "dags"
+    return packages, dags
+
+
+def sync(packages, dags, *flags: str) -> int:
+    return main(["sync", "--packages-dir", str(packages), "--dags-dir", str(dags), *flags])
+
+
+def sync_json(packages, dags, capsys, *flags: str) -> tuple[int, dict]:
+    code = sync(packages, dags, "--json", *flags)
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_first_sync_writes_then_resync_is_a_no_op(project, capsys) -> None:
+    packages, dags = project
+    code, report = sync_json(packages, dags, capsys)
+    assert code == 0
+    assert report["written"] == ["sales__leads.py", "sales__orders.py"]
+    mtimes = {p.name: p.stat().st_mtime_ns for p in dags.iterdir()}
+    code, report = sync_json(packages, dags, capsys)
+    assert (code, report["written"], report["pruned"]) == (0, [], [])
+    assert report["unchanged"] == ["sales__leads.py", "sales__orders.py"]
+    assert {p.name: p.stat().st_mtime_ns for p in dags.iterdir()} == mtimes
+
+
+def test_hand_written_dags_are_never_touched_and_only_owned_files_pruned(project, capsys) -> None:
+    packages, dags = project
+    assert sync(packages, dags) == 0
+    hand = dags / "team_dag.py"
+    hand.write_text("# hand-written\nfrom airflow.sdk import dag\n")
+    (packages / "sales" / "jobs" / "leads.py").unlink()
+    code, report = sync_json(packages, dags, capsys)
+    assert code == 0
+    assert report["pruned"] == ["sales__leads.py"]
+    assert sorted(p.name for p in dags.iterdir()) == ["sales__orders.py", "team_dag.py"]
+    assert hand.read_text() == "# hand-written\nfrom airflow.sdk import dag\n"
+
+
+def test_a_hand_written_file_in_the_way_is_a_conflict_not_overwritten(project, capsys) -> None:
+    packages, dags = project
+    dags.mkdir()
+    (dags / "sales__orders.py").write_text("# mine\n")
+    code = sync(packages, dags)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "sales__orders.py already exist(s) without dagplane's marker" in err
+    assert (dags / "sales__orders.py").read_text() == "# mine\n"
+    assert (dags / "sales__leads.py").exists()
+
+
+def test_a_broken_module_keeps_its_last_good_dag_and_does_not_hide_others(
+    project, write_job, capsys
+) -> None:
+    packages, dags = project
+    assert sync(packages, dags) == 0
+    last_good = (dags / "sales__orders.py").read_text()
+    write_job("sales", "orders", GOOD.format(extra=', schedule="every hour"'))
+    write_job("sales", "new_job", GOOD.format(extra=""))
+    code, report = sync_json(packages, dags, capsys)
+    assert code == 1
+    assert report["kept"] == ["sales__orders.py"]
+    assert report["written"] == ["sales__new_job.py"]
+    assert report["failures"] == [
+        "packages/sales/jobs/orders.py:6: JOB.schedule: 'every hour' is not a valid cron "
+        "expression (fix: use five fields 'minute hour day-of-month month day-of-week' such as "
+        "'0 * * * *', a preset such as '@daily', or None for manual runs)"
+    ]
+    assert (dags / "sales__orders.py").read_text() == last_good
+
+
+def test_check_fails_on_a_stale_folder_and_writes_nothing(project, write_job, capsys) -> None:
+    packages, dags = project
+    assert sync(packages, dags, "--check") == 1
+    assert not dags.exists()
+    assert sync(packages, dags) == 0
+    capsys.readouterr()
+    assert sync(packages, dags, "--check") == 0
+    write_job("sales", "leads", GOOD.format(extra=', description="changed"'))
+    assert sync(packages, dags, "--check") == 1
+    assert "is stale: run `dagplane sync`" in capsys.readouterr().err
+    assert "changed" not in (dags / "sales__leads.py").read_text()
+
+
+def test_writes_are_atomic_a_failed_write_leaves_the_old_file(project, monkeypatch) -> None:
+    packages, dags = project
+    assert sync(packages, dags) == 0
+    before = (dags / "sales__orders.py").read_text()
+    (packages / "sales" / "jobs" / "orders.py").write_text(
+        GOOD.format(extra=', description="new text"')
+    )
+
+    def crash(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        sync_dags(discover(packages), dags)
+    assert (dags / "sales__orders.py").read_text() == before
+    assert sorted(p.name for p in dags.iterdir()) == ["sales__leads.py", "sales__orders.py"]
+
+
+def test_watch_keeps_syncing(project, write_job) -> None:
+    packages, dags = project
+    assert sync(packages, dags, "--watch", "--interval", "0.1", "--max-cycles", "2") == 0
+    assert read_owner(dags / "sales__orders.py") == "packages/sales/jobs/orders.py"

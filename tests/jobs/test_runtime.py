@@ -1,0 +1,145 @@
+"""`dagplane run`: context, exit codes, failure messages and secret redaction."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from dagplane.cli import main
+from dagplane.jobs.redaction import Redactor
+
+SECRET = "hunter2-very-secret"
+
+JOB_WITH_SECRET = """\
+import json, logging, os, sys
+from dagplane import Job, Secret
+
+log = logging.getLogger("leaky")
+
+def run(ctx):
+    token = ctx.secret("API_TOKEN")
+    print("stdout token=" + token)
+    print("stderr token=" + token, file=sys.stderr)
+    log.warning("logged token=%s", token)
+    out = {
+        "partition": ctx.partition, "args": list(ctx.args), "run_id": ctx.run_id,
+        "env_partition": os.environ["DAGPLANE_PARTITION"],
+    }
+    with open(os.environ["OUT_FILE"], "w") as fh:
+        json.dump(out, fh)
+    if "--explode" in ctx.args:
+        raise ValueError("could not call the API with " + token)
+    return int(ctx.args[0]) if ctx.args and ctx.args[0].isdigit() else 0
+
+JOB = Job(entrypoint=run, partitions=["eu", "us"],
+          secrets=[Secret(name="api", keys=["API_TOKEN"])])
+"""
+
+LEGACY = """\
+import os
+
+def main(argv):
+    with open(os.environ["OUT_FILE"], "w") as fh:
+        fh.write(" ".join(argv) + "|" + os.environ["DAGPLANE_JOB_ID"])
+    return 0 if "fail" not in argv else 4
+
+JOB = (main, "legacy job")
+"""
+
+
+def run_cli(packages, tmp_path, *args: str, env: dict[str, str] | None = None):
+    """Run `dagplane run` in a fresh interpreter, as a user would."""
+    cmd = [sys.executable, "-m", "dagplane.cli", "run", "--packages-dir", str(packages), *args]
+    full_env = {"PATH": "/usr/bin:/bin", "OUT_FILE": str(tmp_path / "out"), **(env or {})}
+    return subprocess.run(cmd, capture_output=True, text=True, env=full_env, check=False)
+
+
+@pytest.fixture
+def jobs(write_job, packages):
+    write_job("demo", "with_secret", JOB_WITH_SECRET)
+    write_job("demo", "legacy", LEGACY)
+    return packages
+
+
+def test_typed_job_gets_its_context_and_partition(jobs, tmp_path) -> None:
+    proc = run_cli(
+        jobs,
+        tmp_path,
+        "with_secret",
+        "--partition",
+        "eu",
+        "--",
+        "0",
+        "x",
+        env={"API_TOKEN": SECRET},
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads((tmp_path / "out").read_text())
+    assert out["partition"] == out["env_partition"] == "eu"
+    assert out["args"] == ["0", "x"]
+    assert out["run_id"].startswith("manual__")
+    assert "job with_secret succeeded" in proc.stderr
+
+
+def test_secret_values_never_reach_stdout_stderr_or_logs(jobs, tmp_path) -> None:
+    proc = run_cli(jobs, tmp_path, "with_secret", "--", "--explode", env={"API_TOKEN": SECRET})
+    assert proc.returncode == 1
+    everything = proc.stdout + proc.stderr
+    assert SECRET not in everything
+    assert "stdout token=***" in proc.stdout
+    assert "stderr token=***" in proc.stderr
+    assert "logged token=***" in proc.stderr
+    assert "error: job 'with_secret' failed: ValueError: could not call the API with ***" in (
+        proc.stderr
+    )
+
+
+def test_secret_from_a_mounted_file_is_redacted_too(jobs, tmp_path) -> None:
+    secret_dir = tmp_path / "secrets" / "api"
+    secret_dir.mkdir(parents=True)
+    (secret_dir / "API_TOKEN").write_text(SECRET + "\n")
+    proc = run_cli(
+        jobs, tmp_path, "with_secret", env={"DAGPLANE_SECRETS_DIR": str(secret_dir.parent)}
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert SECRET not in proc.stdout + proc.stderr
+    assert "stdout token=***" in proc.stdout
+
+
+def test_non_zero_exit_fails_with_the_code(jobs, tmp_path) -> None:
+    proc = run_cli(jobs, tmp_path, "with_secret", "--", "7", env={"API_TOKEN": SECRET})
+    assert proc.returncode == 1
+    assert "error: job 'with_secret' failed: exited with code 7" in proc.stderr
+
+
+def test_missing_secret_names_every_place_tried(jobs, tmp_path) -> None:
+    proc = run_cli(jobs, tmp_path, "with_secret", env={"DAGPLANE_SECRETS_DIR": "/nonexistent"})
+    assert proc.returncode == 1
+    assert (
+        "secret api/API_TOKEN is not set: tried the environment variable API_TOKEN and the "
+        "file /nonexistent/api/API_TOKEN"
+    ) in proc.stderr
+
+
+def test_legacy_job_gets_argv_and_its_exit_code_counts(jobs, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("OUT_FILE", str(tmp_path / "out"))
+    assert main(["run", "--packages-dir", str(jobs), "legacy", "--", "a", "b"]) == 0
+    assert (tmp_path / "out").read_text() == "a b|legacy"
+    proc = run_cli(jobs, tmp_path, "legacy", "--", "fail")
+    assert proc.returncode == 1
+    assert "job 'legacy' failed: exited with code 4" in proc.stderr
+
+
+def test_unknown_job_and_unknown_partition(jobs, capsys) -> None:
+    assert main(["run", "--packages-dir", str(jobs), "nope"]) == 1
+    assert "no job 'nope' (jobs: legacy, with_secret)" in capsys.readouterr().err
+    assert main(["run", "--packages-dir", str(jobs), "with_secret", "--partition", "mars"]) == 2
+    assert "'mars' is not one of eu, us" in capsys.readouterr().err
+
+
+def test_redactor_masks_longest_first_and_ignores_tiny_values() -> None:
+    redact = Redactor(["abcd", "abcdefgh", "xy", "line-one\nline-two"])
+    assert redact("abcdefgh abcd xy line-two") == "*** *** xy ***"
