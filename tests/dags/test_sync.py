@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -121,7 +124,28 @@ def test_writes_are_atomic_a_failed_write_leaves_the_old_file(project, monkeypat
     assert sorted(p.name for p in dags.iterdir()) == ["sales__leads.py", "sales__orders.py"]
 
 
-def test_watch_keeps_syncing(project, write_job) -> None:
+def test_watch_picks_up_changes_until_stopped(project, write_job) -> None:
     packages, dags = project
-    assert sync(packages, dags, "--watch", "--interval", "0.1", "--max-cycles", "2") == 0
-    assert read_owner(dags / "sales__orders.py") == "packages/sales/jobs/orders.py"
+    cmd = [sys.executable, "-m", "dagplane.cli", "sync", "--watch", "--interval", "0.2"]
+    cmd += ["--packages-dir", str(packages), "--dags-dir", str(dags)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: (dags / "sales__orders.py").exists())
+        assert read_owner(dags / "sales__orders.py") == "packages/sales/jobs/orders.py"
+        write_job("sales", "added_later", GOOD.format(extra=""))
+        assert wait_for(lambda: (dags / "sales__added_later.py").exists())
+        (packages / "sales" / "jobs" / "leads.py").unlink()
+        assert wait_for(lambda: not (dags / "sales__leads.py").exists())
+        assert proc.poll() is None, "watch mode must keep running"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def wait_for(condition, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import click
@@ -51,4 +52,4 @@ def _print_table(jobs: list) -> None:
             "\n".join(f"{s.name}: {', '.join(s.keys)}" for s in o.secrets) or "-",
             ", ".join(o.partitions) or "-",
         )
-    Console(highlight=False).print(table)
+    Console(highlight=False, width=max(120, shutil.get_terminal_size().columns)).print(table)

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the folder is stale.")
 @click.option("--watch", is_flag=True, help="Keep syncing every --interval seconds (sidecar).")
 @click.option("--interval", type=click.FloatRange(min=0.1), default=30.0, show_default=True)
-@click.option("--max-cycles", type=int, default=None, hidden=True)
 @click.option("--json", "as_json", is_flag=True, help="Print what happened as JSON.")
 def command(
     packages_dir: Path | None,
@@ -34,7 +33,6 @@ def command(
     check: bool,
     watch: bool,
     interval: float,
-    max_cycles: int | None,
     as_json: bool,
 ) -> int:
     """Generate DAG files; prune only dagplane's own; keep the last good DAG of a broken job.
@@ -45,11 +43,9 @@ def command(
     if check and watch:
         raise click.UsageError("--check and --watch cannot be combined")
     config = project_config(packages_dir, dags_dir)
-    cycle = 0
     while True:
-        cycle += 1
         code = _sync_once(config.packages_dir, config.dags_dir, config.root, check, as_json, watch)
-        if not watch or (max_cycles is not None and cycle >= max_cycles):
+        if not watch:
             return code
         time.sleep(interval)
 
