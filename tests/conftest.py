@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 
-os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="dagplane-test-run-"))
 # Airflow reads AIRFLOW_HOME when first imported: give the whole session a private one.
 os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="dagplane-test-airflow-")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
