@@ -32,7 +32,15 @@ def test_example_dags_parse_with_their_schedules_tasks_and_mapping(example_dags,
         "examples__always_fails",
         "examples__hello_legacy",
         "examples__regional_report",
+        "salesforce__salesforce_to_postgres",
     ]
+    salesforce = bag.dags["salesforce__salesforce_to_postgres"]
+    assert salesforce.schedule == "@hourly"
+    assert "image:salesforce" in salesforce.tags
+    [extract] = salesforce.tasks
+    assert extract.op_kwargs_expand_input.value == {
+        "partition": ["Account", "Contact", "Opportunity", "Lead", "Case", "User"]
+    }
     report = bag.dags["examples__regional_report"]
     assert report.schedule == "0 6 * * *"
     assert report.catchup is False

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,10 +67,33 @@ class LocalAirflow:
         self.dags_dir.mkdir(parents=True, exist_ok=True)
         self.airflow("db", "migrate")
 
-    def test_dag(self, dag_id: str, logical_date: str | None = None) -> subprocess.CompletedProcess:
-        """``airflow dags test``: one DAG run in-process, tasks' logs on the output."""
+    def test_dag(
+        self,
+        dag_id: str,
+        logical_date: str | None = None,
+        on_line: Callable[[str], None] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """``airflow dags test``: one DAG run, its tasks' logs in the output.
+
+        ``on_line`` sees each output line as it comes (for progress); stderr is merged into
+        stdout.
+        """
         args = ["dags", "test", dag_id] + ([logical_date] if logical_date else [])
-        return self.airflow(*args, check=False)
+        if on_line is None:
+            return self.airflow(*args, check=False)
+        lines: list[str] = []
+        with subprocess.Popen(
+            [_airflow_executable(), *args],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ) as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.append(line)
+                on_line(line)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(lines), "")
 
 
 def _airflow_executable() -> str:

@@ -17,13 +17,13 @@ from dagplane.dags.sync import sync_dags
 from dagplane.errors import JobFailedError
 from dagplane.jobs.discovery import discover
 
-__all__ = ["run_demo"]
+__all__ = ["run_examples_demo"]
 
 DEMO_DAG = "examples__regional_report"
 DEMO_TOKEN = "demo-token-4f1c9a"
 
 
-def run_demo(workdir: Path | None = None, console: Console | None = None) -> int:
+def run_examples_demo(workdir: Path | None = None, console: Console | None = None) -> int:
     """Run the demo; return 0 when the DAG run succeeded and its outputs are there."""
     console = console or Console(stderr=True, highlight=False)
     work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="dagplane-demo-"))

