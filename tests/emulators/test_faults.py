@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import time
 
 import pytest
+import requests
 from simple_salesforce import (
     Salesforce,
     SalesforceExpiredSession,
@@ -144,7 +144,7 @@ def test_malformed_pages(emu: SalesforceEmulator, sf: Salesforce) -> None:
     rows = list(csv.reader(io.StringIO(answer.text)))
     assert len(rows) != 101 or any(len(row) != 2 for row in rows)
     emu.inject_fault("malformed_page")
-    with pytest.raises(json.JSONDecodeError):
+    with pytest.raises(requests.exceptions.JSONDecodeError):
         sf.query("SELECT Id FROM Account")
 
 

@@ -1,0 +1,47 @@
+"""`dagplane demo` works end to end, as a new user runs it (smaller data, same path)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_salesforce_demo_runs_full_then_incremental(tmp_path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "dagplane.cli", "demo", "--records", "3000"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert "first run (full load)" in out and "second run (incremental)" in out
+    for name in ("Account", "Contact", "Opportunity", "Lead", "Case", "User"):
+        assert f"│ {name}" in out
+    flat = " ".join(out.split())
+    assert (
+        "incremental result: 250/250 updates merged, 40/40 deletes marked in _deleted_at, " in flat
+    )
+    assert "new column region__c present" in flat
+    assert "demo finished in" in out
+
+
+def test_examples_demo_runs_the_mapped_dag() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "dagplane.cli", "demo", "--examples"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert "secret masked in task logs: yes" in out
+    for region in ("emea", "amer", "apac"):
+        assert f"regional_report_{region}.json" in out
