@@ -11,11 +11,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from dagplane.config import load_config
-from dagplane.dags.local_airflow import LocalAirflow
-from dagplane.dags.sync import sync_dags
+from dagplane.demo._steps import prepare_airflow
 from dagplane.errors import JobFailedError
-from dagplane.jobs.discovery import discover
 
 __all__ = ["run_examples_demo"]
 
@@ -35,25 +32,10 @@ def run_examples_demo(workdir: Path | None = None, console: Console | None = Non
 
 
 def _run(work: Path, console: Console) -> int:
-    config = load_config()
     outputs = work / "outputs"
-    airflow = LocalAirflow(
-        home=work / "airflow",
-        dags_dir=work / "dags",
-        packages_dir=config.packages_dir,
-        extra_env={"DAGPLANE_EXAMPLES_OUTPUT": str(outputs), "REPORTING_API_TOKEN": DEMO_TOKEN},
-    )
+    env = {"DAGPLANE_EXAMPLES_OUTPUT": str(outputs), "REPORTING_API_TOKEN": DEMO_TOKEN}
     started = time.monotonic()
-    with console.status("discovering jobs and syncing DAG files"):
-        discovery = discover(config.packages_dir, root=config.root)
-        report = sync_dags(discovery, airflow.dags_dir)
-    console.print(
-        f"[green]✓[/] {len(discovery.jobs)} jobs discovered, {len(report.written)} DAG files "
-        f"written to {airflow.dags_dir}"
-    )
-    with console.status("creating the Airflow metadata database (SQLite)"):
-        airflow.migrate()
-    console.print(f"[green]✓[/] Airflow ready in {airflow.home}")
+    airflow, _ = prepare_airflow(work, env, console)
     with console.status(f"running {DEMO_DAG} with `airflow dags test`"):
         run_started = time.monotonic()
         proc = airflow.test_dag(DEMO_DAG, "2024-06-01")

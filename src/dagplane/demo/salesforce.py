@@ -18,16 +18,18 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dagplane.config import load_config
 from dagplane.dags.local_airflow import LocalAirflow
-from dagplane.dags.sync import sync_dags
+from dagplane.demo._steps import prepare_airflow
 from dagplane.errors import JobFailedError
-from dagplane.jobs.discovery import discover
+
+if TYPE_CHECKING:
+    from dagplane.emulators.salesforce import SalesforceEmulator
 
 __all__ = ["DEMO_DAG", "SalesforceDemo", "run_salesforce_demo"]
 
@@ -73,14 +75,17 @@ class SalesforceDemo:
         with contextlib.ExitStack() as stack:
             postgres_url = self.postgres_url or stack.enter_context(self._embedded_postgres())
             emulator = None if self.real_salesforce else stack.enter_context(self._emulator())
-            airflow = self._airflow(postgres_url, emulator)
-            self._prepare(airflow, console)
-            first = self._dag_run(airflow, console, "first run: full load")
+            airflow, discovery = prepare_airflow(
+                self.work, self._env(postgres_url, emulator), console
+            )
+            spec = discovery.get(DEMO_DAG)
+            partitions = spec.options.partitions if spec else ()
+            first = self._dag_run(airflow, console, "first run: full load", len(partitions))
             self._print_loads(postgres_url, first, console, "first run (full load)")
             if emulator is None:
                 return 0
             changed = self._change_data(emulator, console)
-            second = self._dag_run(airflow, console, "second run: incremental")
+            second = self._dag_run(airflow, console, "second run: incremental", len(partitions))
             self._print_loads(postgres_url, second, console, "second run (incremental)")
             return self._check_incremental(postgres_url, changed, console)
 
@@ -92,49 +97,30 @@ class SalesforceDemo:
             yield url
 
     @contextlib.contextmanager
-    def _emulator(self) -> Iterator[object]:
+    def _emulator(self) -> Iterator[SalesforceEmulator]:
         from dagplane.emulators.salesforce import SalesforceEmulator
 
         with SalesforceEmulator(records=self.records, state_dir=self.work / "emulator") as emu:
             yield emu
 
-    def _airflow(self, postgres_url: str, emulator: object | None) -> LocalAirflow:
+    def _env(self, postgres_url: str, emulator: SalesforceEmulator | None) -> dict[str, str]:
+        """Where the DAG's tasks find PostgreSQL and Salesforce (the emulator, or your org)."""
         env = {"POSTGRES_URL": postgres_url}
         if emulator is not None:
-            creds = emulator.credentials  # type: ignore[attr-defined]
+            creds = emulator.credentials
             env.update(
                 {
-                    "SALESFORCE_LOGIN_URL": emulator.url,  # type: ignore[attr-defined]
-                    "SALESFORCE_CA_BUNDLE": str(emulator.ca_bundle),  # type: ignore[attr-defined]
+                    "SALESFORCE_LOGIN_URL": emulator.url,
+                    "SALESFORCE_CA_BUNDLE": str(emulator.ca_bundle),
                     "SALESFORCE_USERNAME": creds["username"],
                     "SALESFORCE_PASSWORD": creds["password"],
                     "SALESFORCE_SECURITY_TOKEN": creds["security_token"],
                 }
             )
-        config = load_config()
-        return LocalAirflow(
-            home=self.work / "airflow",
-            dags_dir=self.work / "dags",
-            packages_dir=config.packages_dir,
-            extra_env=env,
-        )
+        return env
 
-    def _prepare(self, airflow: LocalAirflow, console: Console) -> None:
-        config = load_config()
-        with console.status("discovering jobs and syncing DAG files"):
-            discovery = discover(config.packages_dir, root=config.root)
-            report = sync_dags(discovery, airflow.dags_dir)
-        console.print(
-            f"[green]✓[/] {len(discovery.jobs)} jobs, {len(report.written)} DAG files in "
-            f"{airflow.dags_dir}"
-        )
-        with console.status("creating the Airflow metadata database (SQLite)"):
-            airflow.migrate()
-        console.print(f"[green]✓[/] Airflow 3 ready in {airflow.home}")
-
-    def _dag_run(self, airflow: LocalAirflow, console: Console, label: str) -> str:
+    def _dag_run(self, airflow: LocalAirflow, console: Console, label: str, total: int) -> str:
         """Run the DAG once with a progress bar over its mapped tasks; return its run id."""
-        total = len(_partitions())
         progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -181,11 +167,10 @@ class SalesforceDemo:
             )
         console.print(table)
 
-    def _change_data(self, emulator: object, console: Console) -> dict[str, list[str]]:
-        emu = emulator
-        updated = emu.update("Account", count=250, fields={"Rating": "Hot"})  # type: ignore[attr-defined]
-        deleted = emu.delete("Contact", count=40)  # type: ignore[attr-defined]
-        emu.add_field("Account", "Region__c", type="picklist")  # type: ignore[attr-defined]
+    def _change_data(self, emu: SalesforceEmulator, console: Console) -> dict[str, list[str]]:
+        updated = emu.update("Account", count=250, fields={"Rating": "Hot"})
+        deleted = emu.delete("Contact", count=40)
+        emu.add_field("Account", "Region__c", type="picklist")
         console.print(
             f"[yellow]↻[/] changed the org: {len(updated)} Accounts updated, {len(deleted)} "
             "Contacts deleted, custom field Account.Region__c added"
@@ -222,9 +207,3 @@ class SalesforceDemo:
 
 def _terminal_width() -> int:
     return shutil.get_terminal_size().columns
-
-
-def _partitions() -> tuple[str, ...]:
-    config = load_config()
-    spec = discover(config.packages_dir, root=config.root).get(DEMO_DAG)
-    return spec.options.partitions if spec else ()
