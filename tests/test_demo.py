@@ -33,7 +33,7 @@ def test_salesforce_demo_runs_full_then_incremental() -> None:
     assert (
         "incremental result: 250/250 updates merged, 40/40 deletes marked in _deleted_at, " in flat
     )
-    assert "new column region__c present" in flat
+    assert "new column region__c filled for " in flat
     assert "demo finished in" in out
 
 

@@ -114,10 +114,16 @@ def test_credentials_from_env_and_from_secret_files(
     (tmp_path / "SALESFORCE_CA_BUNDLE").write_text(str(emu.ca_bundle))
     monkeypatch.setenv("SALESFORCE_SECRETS_DIR", str(tmp_path))
     with SalesforceSource.from_env() as source:
+        # User has no IsDeleted (users are deactivated, not deleted); Account has.
         assert [f.name for f in source.fields("User", ["Username"])] == [
             "Id",
-            "IsDeleted",
             "Username",
+            "SystemModstamp",
+        ]
+        assert [f.name for f in source.fields("Account", ["Name"])] == [
+            "Id",
+            "IsDeleted",
+            "Name",
             "SystemModstamp",
         ]
 

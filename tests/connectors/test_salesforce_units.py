@@ -282,3 +282,22 @@ def test_missing_credentials_list_every_key_and_place(tmp_path: Path) -> None:
         SalesforceCredentials.from_env(
             {"SALESFORCE_USERNAME": "u", "SALESFORCE_PASSWORD": SECRET}, tmp_path
         )
+
+
+def test_objects_without_isdeleted_are_selectable_and_cursor_must_be_a_datetime() -> None:
+    from dagplane.connectors.salesforce.schema import FieldSelection, loadable_fields
+    from dagplane.errors import ConfigError
+
+    described = {
+        "fields": [
+            {"name": "Id", "type": "id"},
+            {"name": "Username", "type": "string"},
+            {"name": "Birthdate", "type": "date"},
+            {"name": "SystemModstamp", "type": "datetime"},
+        ]
+    }
+    fields = loadable_fields(described)
+    selected = FieldSelection.of(None).apply(fields, "SystemModstamp")
+    assert [f.name for f in selected] == ["Id", "Username", "Birthdate", "SystemModstamp"]
+    with pytest.raises(ConfigError, match="cursor field Birthdate is a date field; incremental"):
+        FieldSelection.of(None).apply(fields, "Birthdate")

@@ -94,6 +94,8 @@ def test_bad_control_calls_raise_usage_errors(emu: SalesforceEmulator) -> None:
         emu.inject_fault("meteor")
     with pytest.raises(EmulatorUsageError, match="no option"):
         emu.inject_fault("http_429", retry_afterwards=3)
+    with pytest.raises(EmulatorUsageError, match="User records cannot be deleted"):
+        emu.delete("User", count=1)
 
 
 def test_http_control_routes(emu: SalesforceEmulator, make_session) -> None:

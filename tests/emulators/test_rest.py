@@ -45,9 +45,9 @@ def test_describe_has_a_spread_of_field_types(shared_sf: Salesforce) -> None:
     types: set[str] = set()
     for name in ("Account", "Contact", "Opportunity", "Lead", "Case", "User"):
         fields = {f["name"]: f for f in getattr(shared_sf, name).describe()["fields"]}
-        assert {"Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp"} <= set(
-            fields
-        )
+        assert {"Id", "CreatedDate", "LastModifiedDate", "SystemModstamp"} <= set(fields)
+        # As in Salesforce, users are deactivated rather than deleted: User has no IsDeleted.
+        assert ("IsDeleted" in fields) == (name != "User")
         types |= {f["type"] for f in fields.values()}
     assert types >= {
         "id",

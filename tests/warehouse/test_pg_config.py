@@ -72,6 +72,16 @@ def test_an_unreachable_server_is_transient_and_hides_the_password(tmp_path):
     assert PASSWORD not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "conninfo",
+    ["postgresql://user:S3cretPw@[::1/db", "host=[::1 password=S3cretPw dbname=x port=abc"],
+)
+def test_an_unparsable_connection_string_does_not_echo_the_password(conninfo):
+    with pytest.raises(DestinationError) as caught:
+        PostgresDestination(conninfo).read_watermark("Account")
+    assert "S3cretPw" not in str(caught.value)
+
+
 def test_bad_sql_is_terminal(postgres_url):
     with (
         pg.connect(postgres_url) as conn,

@@ -196,11 +196,17 @@ class SalesforceDemo:
                 "SELECT count(*) FROM information_schema.columns WHERE table_schema = "
                 "'salesforce' AND table_name = 'account' AND column_name = 'region__c'"
             ).fetchone()
-        ok = marked == len(changed["deleted"]) and hot == len(changed["updated"]) and has_region
+            filled, accounts = (
+                conn.execute("SELECT count(region__c), count(*) FROM salesforce.account").fetchone()
+                if has_region
+                else (0, 0)
+            )
+        ok = marked == len(changed["deleted"]) and hot == len(changed["updated"]) and filled > 0
         console.print(
             f"incremental result: {hot}/{len(changed['updated'])} updates merged, "
             f"{marked}/{len(changed['deleted'])} deletes marked in _deleted_at, new column "
-            f"region__c {'present' if has_region else 'MISSING'}"
+            f"region__c {'filled for ' + format(filled, ',') if has_region else 'MISSING'} of "
+            f"{accounts:,} accounts (a new field makes its object re-read once)"
         )
         return 0 if ok else 1
 

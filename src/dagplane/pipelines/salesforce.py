@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from dagplane.connectors.salesforce.credentials import SalesforceCredentials
 from dagplane.connectors.salesforce.extract import Mode, SalesforceSource
-from dagplane.connectors.salesforce.incremental import DEFAULT_OVERLAP, window_since
+from dagplane.connectors.salesforce.incremental import DEFAULT_OVERLAP, Window, window_since
 from dagplane.connectors.salesforce.schema import FieldSelection
 from dagplane.errors import UsageError
 
@@ -53,14 +53,20 @@ def sync_object(
     overlap: timedelta = DEFAULT_OVERLAP,
     hard_delete: bool = False,
 ) -> ObjectSyncResult:
-    """Sync one object: rows changed since ``watermark - overlap`` (all on the first run).
+    """Sync one object: rows changed since ``watermark - overlap`` (all on the first run, and
+    on the run that adds a new field's column, so existing rows get its values).
 
-    Data and watermark commit together, so a failure anywhere loads nothing.
+    Schema changes, data and watermark commit together, so a failure anywhere loads nothing.
     """
     started = time.perf_counter()
     selected = source.fields(object_name, FieldSelection.of(fields))
-    destination.ensure_table(object_name, selected)
     window = window_since(destination.read_watermark(object_name), overlap)
+    added = destination.new_columns(object_name, selected)
+    if added:
+        # Rows loaded before have nothing in the new columns: read the whole object once. The
+        # columns are added in the load's transaction, so a failed run decides this again.
+        log.info("%s: new column(s) %s, re-reading every row", object_name, ", ".join(added))
+        window = Window()
     log.info("%s: extracting %d fields, %s", object_name, len(selected), window)
     loaded = destination.load_object(
         object_name=object_name,

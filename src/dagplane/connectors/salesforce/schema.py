@@ -14,13 +14,16 @@ __all__ = ["SKIPPED_TYPES", "FieldSelection", "loadable_fields"]
 # base64 bodies are not returned by Bulk queries; compound address/location values cannot be
 # queried by Bulk at all (their components are ordinary fields and are kept).
 SKIPPED_TYPES = frozenset({"base64", "address", "location"})
-ALWAYS = ("Id", "IsDeleted")
+# Kept whatever the selection says: the key, the delete flag where the object has one (User
+# does not: users are deactivated, not deleted) and the cursor field.
+ALWAYS = ("Id",)
+WHEN_PRESENT = ("IsDeleted",)
 
 
 @dataclass(frozen=True)
 class FieldSelection:
-    """All fields, or only ``include``, minus ``exclude``; ``Id``, ``IsDeleted`` and the cursor
-    field are always kept."""
+    """All fields, or only ``include``, minus ``exclude``; ``Id``, ``IsDeleted`` (when the object
+    has it) and the cursor field are always kept."""
 
     include: tuple[str, ...] | None = None
     exclude: tuple[str, ...] = ()
@@ -43,11 +46,18 @@ class FieldSelection:
         return cls(include=tuple(value))
 
     def apply(self, fields: list[SalesforceField], cursor_field: str) -> list[SalesforceField]:
-        """The selected fields in describe order; including an unknown field is an error."""
-        keep = {*ALWAYS, cursor_field}
-        unknown = sorted((set(self.include or ()) | keep) - {f.name for f in fields})
+        """The selected fields in describe order; including an unknown field is an error, and so
+        is a cursor that is not a datetime field (incremental windows are datetime ranges)."""
+        names = {f.name: f for f in fields}
+        keep = {*ALWAYS, cursor_field, *(n for n in WHEN_PRESENT if n in names)}
+        unknown = sorted((set(self.include or ()) | keep) - set(names))
         if unknown:
             raise ConfigError(f"selected fields are missing or not loadable: {unknown}")
+        if names[cursor_field].type != "datetime":
+            raise ConfigError(
+                f"cursor field {cursor_field} is a {names[cursor_field].type} field; incremental "
+                "extraction needs a datetime field such as SystemModstamp or LastModifiedDate"
+            )
         return [
             f
             for f in fields

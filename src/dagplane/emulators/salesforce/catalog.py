@@ -157,7 +157,8 @@ def build_objects(seed: int, counts: dict[str, int]) -> dict[str, ObjectSchema]:
             nillable=False,
             updateable=False,
         )
-        b.add("IsDeleted", "boolean", ConstGen(False), nillable=False, updateable=False)
+        if name != "User":  # users are deactivated, never deleted: User has no IsDeleted
+            b.add("IsDeleted", "boolean", ConstGen(False), nillable=False, updateable=False)
         fill(b)
         if name != "User":
             b.reference("OwnerId", "User", "Owner")

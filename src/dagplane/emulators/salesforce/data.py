@@ -161,6 +161,8 @@ class Store:
         last: bool = False,
     ) -> list[str]:
         """Delete (to the recycle bin) or undelete records; returns their ids."""
+        if "IsDeleted" not in self.schema(name).fields:
+            raise EmulatorUsageError(f"{name} records cannot be deleted in Salesforce")
         with self.lock:
             obj, indexes = self.pick(name, ids, count, last, deleted=not deleted)
             return self._touch(obj, indexes, {"IsDeleted": deleted})

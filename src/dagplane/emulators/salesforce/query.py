@@ -286,7 +286,7 @@ def build_plan(store: Store, text: str, include_deleted: bool, bulk: bool = Fals
     matching = [
         (i, row)
         for i, row in overlay.items()
-        if (include_deleted or not row["IsDeleted"]) and (full is None or full(row.get))
+        if (include_deleted or not row.get("IsDeleted")) and (full is None or full(row.get))
     ]
     by_stamp = streamed and bool(order) and order[0][0] != "Id"
     matching.sort(key=lambda pair: (pair[1][order[0][0]], pair[0]) if by_stamp else pair[0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,6 +57,10 @@ def conninfo_from_env(env: Mapping[str, str], secrets_dir: Path | str | None = N
     )
 
 
+_URL_PASSWORD = re.compile(r"://[^:/@\s]*:([^@\s]+)@")
+_KEYWORD_PASSWORD = re.compile(r"\bpassword\s*=\s*'?([^'\s]+)")
+
+
 def describe_conninfo(conninfo: str) -> str:
     """``user@host:port/dbname`` for messages and repr; never includes the password."""
     try:
@@ -69,11 +74,16 @@ def describe_conninfo(conninfo: str) -> str:
 
 
 def password_of(conninfo: str) -> str | None:
-    """The password inside a connection string, to mask it out of error messages."""
+    """The password inside a connection string, to mask it out of error messages.
+
+    A string libpq cannot parse is searched by shape (``scheme://user:PASSWORD@`` or
+    ``password=...``), because the driver's parse error echoes the whole string.
+    """
     try:
         value = _psycopg().conninfo.conninfo_to_dict(conninfo).get("password")
     except _psycopg().ProgrammingError:
-        return None
+        match = _URL_PASSWORD.search(conninfo) or _KEYWORD_PASSWORD.search(conninfo)
+        value = match.group(1) if match else None
     return str(value) if value else None
 
 

@@ -71,6 +71,22 @@ class PostgresDestination:
         """A new connection; use it as a context manager (commits on success, then closes)."""
         return connect(self._conninfo)
 
+    def new_columns(self, object_name: str, fields: Iterable[SalesforceField]) -> list[str]:
+        """Columns ``fields`` would add to the object's existing table (none if no table yet).
+
+        A load adds them in its own transaction; rows loaded before have no values there, so
+        a caller that wants them filled re-reads the whole object once (see the pipeline).
+        """
+        from dagplane.warehouse.postgres._schema import existing_columns
+        from dagplane.warehouse.postgres._types import column_for, table_name
+
+        with self._session(f"reading the columns of {object_name}") as conn:
+            existing = existing_columns(conn, self.schema, table_name(object_name))
+        if not existing:
+            return []
+        wanted = (column_for(object_name, field) for field in fields)
+        return [column.name for column in wanted if column and column.name not in existing]
+
     def ensure_table(
         self, object_name: str, fields: Iterable[SalesforceField]
     ) -> list[SchemaChange]:
