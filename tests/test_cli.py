@@ -63,3 +63,15 @@ def test_ctrl_c_exits_130(monkeypatch, capsys) -> None:
 def test_help_and_version(flag, capsys) -> None:
     assert main_module([flag]) == 0
     assert capsys.readouterr().out
+
+
+def test_discover_prints_markup_like_values_literally(write_job, packages, capsys) -> None:
+    write_job(
+        "sales",
+        "odd",
+        "from dagplane import Job\n\ndef run(ctx):\n    return 0\n\n"
+        "JOB = Job(entrypoint=run, partitions=['[/]', '[bold]eu[/bold]'])\n",
+    )
+    assert main(["discover", "--packages-dir", str(packages)]) == 0
+    out = capsys.readouterr().out
+    assert "[/]" in out and "[bold]eu[/bold]" in out

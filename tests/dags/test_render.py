@@ -79,3 +79,11 @@ def test_generated_file_imports_only_airflow_sdk_at_parse_time(specs) -> None:
     assert modules == ["__future__", "airflow.sdk", "datetime"]
     assert "dagplane.jobs.airflow_task" in render_dag(specs["legacy"])
     assert "run_job()" in render_dag(specs["legacy"])
+
+
+def test_a_description_ending_in_md_is_not_read_as_a_file(write_job, packages) -> None:
+    write_job("docs", "readme", "def main(argv):\n    return 0\n\nJOB = (main, 'see README.md')\n")
+    [spec] = discover(packages, root=packages.parent).jobs
+    tree = ast.parse(render_dag(spec))
+    dag_function = next(n for n in tree.body if isinstance(n, ast.FunctionDef))
+    assert not ast.get_docstring(dag_function, clean=False).endswith(".md")

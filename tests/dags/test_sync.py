@@ -149,3 +149,18 @@ def wait_for(condition, timeout: float = 15.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def test_fail_static_holds_for_odd_folder_names_and_any_working_directory(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    packages = tmp_path / "my pkgs ünï"
+    dags = tmp_path / "dags"
+    job = packages / "sales" / "jobs" / "orders.py"
+    job.parent.mkdir(parents=True)
+    job.write_text(GOOD.format(extra=""))
+    assert sync(packages, dags) == 0
+    job.write_text(GOOD.format(extra=', schedule="nope"'))
+    monkeypatch.chdir(tmp_path)  # another working directory, no pyproject.toml
+    code, report = sync_json(packages, dags, capsys)
+    assert (code, report["kept"], report["pruned"]) == (1, ["sales__orders.py"], [])

@@ -62,7 +62,8 @@ def only_failure(packages) -> JobDeclarationError:
         (
             'JOB = Job(entrypoint=run, secrets=[Secret(name="api", keys=[])])',
             "secrets.0.keys",
-            "JOB.secrets.0.keys: Tuple should have at least 1 item after validation",
+            "JOB.secrets.0.keys: Tuple should have at least 1 item after validation, not 0 "
+            "(got []) (fix: give at least one item)",
         ),
         (
             'JOB = Job(entrypoint=run, secrets=[Secret(name="api", keys=["api-token"])])',
@@ -74,18 +75,61 @@ def only_failure(packages) -> JobDeclarationError:
         (
             'JOB = Job(entrypoint=run, secrets=[Secret(name="api")])',
             "secrets.0.keys",
-            "JOB.secrets.0.keys: Field required",
+            "JOB.secrets.0.keys: Field required (got {'name': 'api'}) (fix: add keys=...)",
         ),
         (
             'JOB = Job(entrypoint=run, secrets=[Secret(name="a", keys=["K"]), '
             'Secret(name="a", keys=["J"])])',
-            None,
-            "a secret is listed twice (fix: merge its keys into one Secret(...))",
+            "secrets",
+            "JOB.secrets: a secret is listed twice (fix: merge its keys into one Secret(...))",
+        ),
+        (
+            'JOB = Job(entrypoint=run, secrets=[Secret(name="a", keys=["K"]), '
+            'Secret(name="b", keys=["K"])])',
+            "secrets",
+            "JOB.secrets: a key is read from two secrets (both would set one variable)",
+        ),
+        (
+            'JOB = Job(entrypoint=run, schedule="@continuous", max_active_runs=2)',
+            "max_active_runs",
+            "JOB.max_active_runs: a '@continuous' schedule allows one active run at a time "
+            "(fix: set max_active_runs=1 or choose another schedule)",
+        ),
+        (
+            'JOB = Job(entrypoint=run, partitions=["{{ ds }}"])',
+            "partitions",
+            "JOB.partitions: partition '{{ ds }}' contains a Jinja delimiter, which Airflow "
+            "would render (fix: partitions are plain names: read dates from ctx.logical_date "
+            "instead)",
+        ),
+        (
+            'JOB = Job(entrypoint=run, resources=Resources(cpus="1"))',
+            "resources.cpus",
+            "JOB.resources.cpus: unknown field (fix: did you mean 'cpu'? remove it or use one "
+            "of: cpu, cpu_limit, memory, memory_limit)",
+        ),
+        (
+            'JOB = Job(entrypoint=run, secrets=[Secret(name="ok", key=["A"])])',
+            "secrets.0.key",
+            "JOB.secrets.0.key: unknown field (fix: did you mean 'keys'? remove it or use one "
+            "of: keys, name)",
+        ),
+        (
+            'JOB = Job(entrypoint=run, secrets=["ok"])',
+            "secrets.0",
+            "(fix: write each item as Secret(name='api', keys=['API_TOKEN']))",
+        ),
+        (
+            'JOB = Job(entrypoint=run, retries="three")',
+            "retries",
+            "JOB.retries: Input should be a valid integer, unable to parse string as an integer "
+            "(got 'three') (fix: use a whole number such as 3)",
         ),
         (
             "JOB = Job(entrypoint=run, retries=-1)",
             "retries",
-            "JOB.retries: Input should be greater than or equal to 0 (got -1)",
+            "JOB.retries: Input should be greater than or equal to 0 (got -1) (fix: use a number "
+            "within bounds (ge 0))",
         ),
         (
             'JOB = Job(entrypoint=run, retry_delay="5 minutes")',
@@ -177,3 +221,12 @@ def test_duplicate_job_ids_across_packages_name_both_files(write_job, packages) 
         "packages/sales/jobs/nightly.py:8: job id 'nightly' is also declared by "
         "packages/finance/jobs/nightly.py (fix: job ids are global: rename one of the files)",
     ]
+
+
+def test_a_package_named_like_a_python_module_is_rejected(write_job, packages) -> None:
+    write_job("email", "digest", HEADER + "JOB = Job(entrypoint=run)\n")
+    failure = only_failure(packages)
+    assert str(failure) == (
+        "packages/email/jobs/digest.py: package name 'email' shadows the Python module of the "
+        "same name (fix: rename the package folder (e.g. 'sales_reports'): it is imported by name)"
+    )

@@ -85,7 +85,16 @@ def test_typed_job_gets_its_context_and_partition(jobs, tmp_path) -> None:
 
 
 def test_secret_values_never_reach_stdout_stderr_or_logs(jobs, tmp_path) -> None:
-    proc = run_cli(jobs, tmp_path, "with_secret", "--", "--explode", env={"API_TOKEN": SECRET})
+    proc = run_cli(
+        jobs,
+        tmp_path,
+        "with_secret",
+        "--partition",
+        "us",
+        "--",
+        "--explode",
+        env={"API_TOKEN": SECRET},
+    )
     assert proc.returncode == 1
     everything = proc.stdout + proc.stderr
     assert SECRET not in everything
@@ -102,7 +111,12 @@ def test_secret_from_a_mounted_file_is_redacted_too(jobs, tmp_path) -> None:
     secret_dir.mkdir(parents=True)
     (secret_dir / "API_TOKEN").write_text(SECRET + "\n")
     proc = run_cli(
-        jobs, tmp_path, "with_secret", env={"DAGPLANE_SECRETS_DIR": str(secret_dir.parent)}
+        jobs,
+        tmp_path,
+        "with_secret",
+        "--partition",
+        "us",
+        env={"DAGPLANE_SECRETS_DIR": str(secret_dir.parent)},
     )
     assert proc.returncode == 0, proc.stderr
     assert SECRET not in proc.stdout + proc.stderr
@@ -110,13 +124,22 @@ def test_secret_from_a_mounted_file_is_redacted_too(jobs, tmp_path) -> None:
 
 
 def test_non_zero_exit_fails_with_the_code(jobs, tmp_path) -> None:
-    proc = run_cli(jobs, tmp_path, "with_secret", "--", "7", env={"API_TOKEN": SECRET})
+    proc = run_cli(
+        jobs, tmp_path, "with_secret", "--partition", "us", "--", "7", env={"API_TOKEN": SECRET}
+    )
     assert proc.returncode == 1
     assert "error: job 'with_secret' failed: exited with code 7" in proc.stderr
 
 
 def test_missing_secret_names_every_place_tried(jobs, tmp_path) -> None:
-    proc = run_cli(jobs, tmp_path, "with_secret", env={"DAGPLANE_SECRETS_DIR": "/nonexistent"})
+    proc = run_cli(
+        jobs,
+        tmp_path,
+        "with_secret",
+        "--partition",
+        "us",
+        env={"DAGPLANE_SECRETS_DIR": "/nonexistent"},
+    )
     assert proc.returncode == 1
     assert (
         "secret api/API_TOKEN is not set: tried the environment variable API_TOKEN and the "
@@ -143,3 +166,56 @@ def test_unknown_job_and_unknown_partition(jobs, capsys) -> None:
 def test_redactor_masks_longest_first_and_ignores_tiny_values() -> None:
     redact = Redactor(["abcd", "abcdefgh", "xy", "line-one\nline-two"])
     assert redact("abcdefgh abcd xy line-two") == "*** *** xy ***"
+
+
+LEAKY = """\
+import json, logging, sys
+from dagplane import Job, Secret
+
+log = logging.getLogger("leaky")
+
+def run(ctx):
+    token = ctx.secret("API_TOKEN")
+    log.warning("repr %r json %s", token, json.dumps({"t": token}))
+    try:
+        raise ConnectionError("could not connect with " + token)
+    except ConnectionError:
+        log.exception("attempt failed")
+    if list(ctx.args) == ["exit"]:
+        sys.exit("config for " + token + " is missing")
+    raise RuntimeError("gave up with " + token)
+
+JOB = Job(entrypoint=run, secrets=[Secret(name="api", keys=["API_TOKEN"])])
+"""
+
+
+def test_escaped_forms_tracebacks_and_exit_messages_are_masked(
+    write_job, packages, tmp_path
+) -> None:
+    write_job("demo", "leaky", LEAKY)
+    secret = "p@ss'w\"rd/9x-long"
+    proc = run_cli(packages, tmp_path, "leaky", env={"API_TOKEN": secret})
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1
+    for form in (secret, repr(secret)[1:-1], json.dumps(secret)[1:-1]):
+        assert form not in out
+    assert "ConnectionError: could not connect with ***" in out
+    assert "RuntimeError: gave up with ***" in out
+    last_line = out.strip().splitlines()[-1]
+    assert last_line == "error: job 'leaky' failed: RuntimeError: gave up with ***"
+    proc = run_cli(packages, tmp_path, "leaky", "--", "exit", env={"API_TOKEN": secret})
+    assert proc.returncode == 1
+    assert "error: job 'leaky' failed: config for *** is missing" in proc.stderr
+
+
+def test_a_job_that_cannot_be_imported_is_a_job_failure_not_a_crash(
+    write_job, packages, tmp_path
+) -> None:
+    source = "import not_installed_anywhere\n\ndef main(argv):\n    return 0\n\nJOB = (main, 'x')\n"
+    write_job("demo", "needs_dep", source)
+    proc = run_cli(packages, tmp_path, "needs_dep")
+    assert proc.returncode == 1
+    assert (
+        "error: job 'needs_dep' failed: cannot import demo.jobs.needs_dep: "
+        "ModuleNotFoundError: No module named 'not_installed_anywhere'"
+    ) in proc.stderr

@@ -37,6 +37,7 @@ def command(packages_dir: Path | None, as_json: bool) -> int:
 
 def _print_table(jobs: list) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"{len(jobs)} job(s)", title_justify="left")
@@ -44,7 +45,7 @@ def _print_table(jobs: list) -> None:
         table.add_column(column, overflow="fold")
     for job in jobs:
         o = job.options
-        table.add_row(
+        cells = (
             job.package,
             job.job_id,
             o.schedule or "manual",
@@ -52,4 +53,5 @@ def _print_table(jobs: list) -> None:
             "\n".join(f"{s.name}: {', '.join(s.keys)}" for s in o.secrets) or "-",
             ", ".join(o.partitions) or "-",
         )
+        table.add_row(*(escape(cell) for cell in cells))
     Console(highlight=False, width=max(120, shutil.get_terminal_size().columns)).print(table)

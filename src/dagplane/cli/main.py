@@ -70,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _write_crash_log() -> Path:
-    log = Path(tempfile.gettempdir()) / "dagplane-crash.log"
-    log.write_text(traceback.format_exc(), encoding="utf-8")
-    return log
+    fd, name = tempfile.mkstemp(prefix="dagplane-crash-", suffix=".log")
+    with open(fd, "w", encoding="utf-8") as handle:
+        handle.write(traceback.format_exc())
+    return Path(name)

@@ -31,15 +31,16 @@ def command(job_id: str, partition: str | None, packages_dir: Path | None, args:
         broken = [f.path for f in result.failures]
         extra = f"; modules that failed discovery: {', '.join(broken)}" if broken else ""
         raise JobNotFoundError(f"no job {job_id!r} (jobs: {known}){extra}")
-    if (
-        partition is not None
-        and spec.options.partitions
-        and partition not in spec.options.partitions
-    ):
+    partitions = spec.options.partitions
+    if partitions and partition not in partitions:
         raise click.BadParameter(
-            f"{partition!r} is not one of {', '.join(spec.options.partitions)}",
+            f"{partition!r} is not one of {', '.join(partitions)}"
+            if partition is not None
+            else f"{spec.job_id} is partitioned: choose one of {', '.join(partitions)}",
             param_hint="--partition",
         )
+    if partition is not None and not partitions:
+        raise click.BadParameter(f"{spec.job_id} has no partitions", param_hint="--partition")
     run_module(
         spec.module,
         job_id=spec.job_id,

@@ -6,6 +6,7 @@ Used by ``dagplane demo`` and the tests. Airflow runs in subprocesses with its o
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -72,13 +73,16 @@ class LocalAirflow:
         dag_id: str,
         logical_date: str | None = None,
         on_line: Callable[[str], None] | None = None,
+        conf: dict[str, object] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """``airflow dags test``: one DAG run, its tasks' logs in the output.
+        """``airflow dags test``: one DAG run (with ``conf``), its tasks' logs in the output.
 
         ``on_line`` sees each output line as it comes (for progress); stderr is merged into
         stdout.
         """
         args = ["dags", "test", dag_id] + ([logical_date] if logical_date else [])
+        if conf is not None:
+            args += ["--conf", json.dumps(conf)]
         if on_line is None:
             return self.airflow(*args, check=False)
         lines: list[str] = []

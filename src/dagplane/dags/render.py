@@ -95,7 +95,10 @@ def render_body(spec: JobSpec) -> str:
     o = spec.options
     partitions = list(o.partitions)
     invocation = f"run_job.expand(partition={partitions!r})" if partitions else "run_job()"
-    docstring = repr(o.description.strip() or f"dagplane job {spec.job_id} ({spec.path}).")
+    doc = o.description.strip() or f"dagplane job {spec.job_id} ({spec.path})."
+    if doc.endswith(".md"):
+        doc += "\n"  # Airflow reads a doc_md ending in ".md" as a file path
+    docstring = repr(doc)
     return _TEMPLATE.format(
         dag_id=spec.dag_id,
         summary=_summary(o.description) or None,

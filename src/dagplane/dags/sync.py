@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 # Markers of every format version dagplane ever wrote, so older files stay recognizable.
-_MARKER_LINE = re.compile(r"^# dagplane-owned: v(?P<version>\d+) source=(?P<source>\S+) ")
+_MARKER_LINE = re.compile(r"^# dagplane-owned: v(?P<version>\d+) source=(?P<source>.+) sha256=")
 _HEADER_LINES = 5
 
 
@@ -97,12 +97,14 @@ def plan_sync(discovery: DiscoveryResult, dags_dir: Path) -> _Plan:
         else:
             to_write[name] = text
             report.written.append(name)
-    failed = discovery.failed_paths
+    # A failed module keeps the file its job would render to; the name is derived from the
+    # module's place (packages/<pkg>/jobs/<job>.py), never from paths that depend on the cwd.
+    failed = {f"{Path(p).parent.parent.name}__{Path(p).stem}.py" for p in discovery.failed_paths}
     to_prune = []
     for name, source in owners.items():
         if source is None or name in rendered:
             continue
-        if source in failed:
+        if name in failed:
             report.kept.append(name)
         else:
             to_prune.append(name)

@@ -41,10 +41,11 @@ _SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 class FieldProblem(ValueError):
     """A field value is wrong; ``hint`` says how to fix it."""
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.field = field  # for checks across fields, which pydantic reports without a field
 
 
 def check_identifier(value: str, what: str, *, max_length: int = 63) -> str:

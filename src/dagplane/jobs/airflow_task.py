@@ -9,10 +9,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from dagplane.errors import UsageError
 from dagplane.jobs.context import present_secret_values
 from dagplane.jobs.runtime import load_job, run_module
 
-__all__ = ["packages_dir_from_env", "run_airflow_task"]
+__all__ = ["args_from_conf", "packages_dir_from_env", "run_airflow_task"]
 
 
 def packages_dir_from_env() -> Path | None:
@@ -32,9 +33,22 @@ def run_airflow_task(module: str, *, job_id: str, partition: str | None = None) 
         module,
         job_id=job_id,
         partition=partition,
+        args=args_from_conf(context),
         packages_dir=packages_dir,
         context=_job_context_fields(context),
     )
+
+
+def args_from_conf(context: Any) -> tuple[str, ...]:
+    """The job's arguments: ``{"args": [...]}`` in the DAG run's conf (trigger with conf)."""
+    dag_run = context.get("dag_run")
+    args = (getattr(dag_run, "conf", None) or {}).get("args", [])
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise UsageError(
+            f'dag_run.conf "args" must be a list of strings, e.g. {{"args": ["--full"]}}; '
+            f"got {args!r}"
+        )
+    return tuple(args)
 
 
 def _job_context_fields(context: Any) -> dict[str, Any]:

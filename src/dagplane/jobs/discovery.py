@@ -7,19 +7,23 @@ and the good jobs are returned beside the failures.
 from __future__ import annotations
 
 import difflib
+import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from dagplane.errors import ConfigError, DuplicateJobError, JobDeclarationError
 from dagplane.jobs._static import Declaration, read_declaration
 from dagplane.jobs._validators import FieldProblem, check_identifier
-from dagplane.jobs.spec import JobOptions, JobSpec
+from dagplane.jobs.spec import JobOptions, JobSpec, Resources, Secret
 
 __all__ = ["DiscoveryResult", "discover", "iter_job_files"]
+
+# Job packages are imported by their folder name, so they must not hide a real module.
+_SHADOWED = frozenset(sys.stdlib_module_names) | {"airflow", "dagplane", "tests"}
 
 
 @dataclass
@@ -79,6 +83,12 @@ def read_job(file: Path, *, root: Path, packages_dir: Path | None = None) -> Job
             check_identifier(value, what)
         except FieldProblem as exc:
             raise JobDeclarationError(exc.message, path=path, hint=exc.hint) from None
+    if package in _SHADOWED:
+        raise JobDeclarationError(
+            f"package name {package!r} shadows the Python module of the same name",
+            path=path,
+            hint="rename the package folder (e.g. 'sales_reports'): it is imported by name",
+        )
     if len(package) + len(job_id) + 1 > 63:
         raise JobDeclarationError(
             f"package and job names together are {len(package) + len(job_id) + 1} characters",
@@ -122,30 +132,73 @@ def _validate(decl: Declaration, path: str) -> JobOptions:
 
 
 def _first_problem(exc: ValidationError, decl: Declaration, path: str) -> JobDeclarationError:
-    error = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    # An unknown keyword explains the rest (a misspelt `key=` also makes `keys` missing).
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = [str(p) for p in error["loc"]]
-    field_name = ".".join(loc) if loc else None
-    top = loc[0] if loc else None
-    line = decl.lines.get(top, decl.line) if top else decl.line
     original: Any = (error.get("ctx") or {}).get("error")
+    if isinstance(original, FieldProblem) and original.field:
+        loc = [original.field]
+    field_name = ".".join(loc) if loc else None
+    line = decl.lines.get(loc[0], decl.line) if loc else decl.line
     if error["type"] == "extra_forbidden":
-        fields = sorted([*JobOptions.model_fields, "entrypoint"])
-        close = difflib.get_close_matches(str(loc[-1]), fields, n=1)
+        known = sorted(_model_of(loc).model_fields) + (["entrypoint"] if len(loc) == 1 else [])
+        close = difflib.get_close_matches(loc[-1], known, n=1)
         guess = f"did you mean {close[0]!r}? " if close else ""
         return JobDeclarationError(
             "unknown field",
             path=path,
             line=line,
             field=field_name,
-            hint=f"{guess}remove it or use one of: {', '.join(fields)}",
+            hint=f"{guess}remove it or use one of: {', '.join(sorted(known))}",
         )
     if isinstance(original, FieldProblem):
         return JobDeclarationError(
             original.message, path=path, line=line, field=field_name, hint=original.hint
         )
     return JobDeclarationError(
-        f"{error['msg']} (got {error.get('input')!r})", path=path, line=line, field=field_name
+        f"{error['msg']} (got {error.get('input')!r})",
+        path=path,
+        line=line,
+        field=field_name,
+        hint=_generic_hint(error, loc),
     )
+
+
+def _model_of(loc: list[str]) -> type[BaseModel]:
+    """The model whose fields ``loc`` names: a Secret's, Resources' or the Job's."""
+    return (
+        {"secrets": Secret, "resources": Resources}.get(loc[0], JobOptions)
+        if len(loc) > 1
+        else JobOptions
+    )
+
+
+_EXAMPLES = {
+    "secrets": "Secret(name='api', keys=['API_TOKEN'])",
+    "resources": "Resources(cpu='500m', memory='512Mi')",
+}
+
+
+def _generic_hint(error: Any, loc: list[str]) -> str:
+    """A fix for pydantic's own checks (types, bounds, required fields)."""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "missing":
+        return f"add {loc[-1]}=..."
+    if kind.startswith("int_"):
+        return "use a whole number such as 3"
+    if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
+        bounds = ", ".join(f"{k} {v}" for k, v in ctx.items())
+        return f"use a number within bounds ({bounds})"
+    if kind == "too_short":
+        return "give at least one item"
+    if kind in {"model_type", "model_attributes_type", "dict_type"} and loc[0] in _EXAMPLES:
+        return f"write each item as {_EXAMPLES[loc[0]]}"
+    if kind in {"list_type", "tuple_type"}:
+        return "use a list, e.g. ['a', 'b']"
+    if kind == "string_type":
+        return "use a string in quotes"
+    return "see the job fields in the README"
 
 
 def _reject_duplicates(result: DiscoveryResult) -> None:

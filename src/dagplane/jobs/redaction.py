@@ -1,11 +1,20 @@
-"""Keep secret values out of logs: a logging filter and stream wrappers that mask them."""
+"""Keep secret values out of logs: a logging filter and stream wrappers that mask them.
+
+What this covers: everything the job writes through ``sys.stdout``/``sys.stderr`` and every
+logging record (message, arguments and traceback), with the value as it is or escaped by
+``repr``, JSON or URL quoting. What it cannot cover: output of child processes and raw writes to
+file descriptors 1 and 2, a secret split across separate writes, and values shorter than
+``MIN_SECRET_LENGTH`` characters (masking those would garble ordinary text).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import sys
+import urllib.parse
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
@@ -24,10 +33,11 @@ class Redactor:
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
-        """Start masking these values (and each of their lines, for multi-line secrets)."""
+        """Start masking these values: as they are, each of their lines (multi-line secrets),
+        and the escaped forms ``repr``, JSON and URL quoting give them."""
         values = set(self._secrets)
         for secret in secrets:
-            for value in (secret, *secret.splitlines()):
+            for value in (secret, *secret.splitlines(), *_escaped_forms(secret)):
                 if len(value.strip()) >= MIN_SECRET_LENGTH:
                     values.add(value)
         # Longest first, so a secret that contains another is masked whole.
@@ -43,6 +53,16 @@ class Redactor:
         return bool(self._secrets)
 
 
+def _escaped_forms(secret: str) -> list[str]:
+    return [
+        repr(secret)[1:-1],
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote_plus(secret),
+    ]
+
+
 class _RedactingFilter(logging.Filter):
     def __init__(self, redact: Redactor) -> None:
         super().__init__()
@@ -52,9 +72,11 @@ class _RedactingFilter(logging.Filter):
         message = record.getMessage()
         clean = self.redact(message)
         if record.exc_info and record.exc_info[1] is not None:
-            # Pre-format the traceback so its text can be masked too.
+            # Handlers format exc_info their own way (Airflow's structlog ignores exc_text), so
+            # the traceback is formatted here, masked, and moved into the message itself.
             formatted = logging.Formatter().formatException(record.exc_info)
-            record.exc_text = self.redact(formatted)
+            clean = f"{clean}\n{self.redact(formatted)}"
+            record.exc_info, record.exc_text = None, None
         if clean != message or record.args:
             record.msg, record.args = clean, None
         return True

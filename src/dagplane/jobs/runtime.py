@@ -11,6 +11,7 @@ import importlib
 import logging
 import os
 import sys
+import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +32,11 @@ def load_job(module: str, packages_dir: Path | None = None) -> tuple[Any, bool, 
     """Import a job module and return ``(entrypoint, legacy, job)``."""
     if packages_dir is not None and str(packages_dir) not in sys.path:
         sys.path.insert(0, str(packages_dir))
-    mod = importlib.import_module(module)
+    try:
+        mod = importlib.import_module(module)
+    except Exception as exc:  # the job's own import-time code: its failure, not dagplane's
+        message = f"cannot import {module}: {type(exc).__name__}: {exc}"
+        raise JobFailedError(module.rsplit(".", 1)[-1], message) from None
     declared = getattr(mod, "JOB", None)
     path = getattr(mod, "__file__", module)
     if isinstance(declared, Job):
@@ -89,13 +94,18 @@ def run_job(
         except JobFailedError:
             raise
         except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            if isinstance(exc.code, str):  # sys.exit("message"): a failure with that message
+                raise JobFailedError(ctx.job_id, redactor(exc.code), exit_code=1) from None
+            code = exc.code
         except Exception as exc:
+            # The traceback is logged masked; the raw exception is not chained, because the
+            # task runner would print the cause (and any secret in it) unmasked.
+            log.error("job %s raised:\n%s", ctx.job_id, redactor(traceback.format_exc()))
             message = redactor(f"{type(exc).__name__}: {exc}")
-            raise JobFailedError(ctx.job_id, message) from exc
-    if code is None or code == 0:
+            raise JobFailedError(ctx.job_id, message) from None
+    if code is None or (code == 0 and not isinstance(code, bool)):
         return 0
-    if not isinstance(code, int):
+    if isinstance(code, bool) or not isinstance(code, int):
         raise JobFailedError(ctx.job_id, f"entrypoint returned {code!r}, expected an int")
     raise JobFailedError(ctx.job_id, f"exited with code {code}", exit_code=code)
 

@@ -114,6 +114,11 @@ class JobOptions(BaseModel):
                     f"partition {item!r} must be 1-200 printable characters",
                     "use short names such as 'eu' or '2024-01'",
                 )
+            if any(mark in item for mark in ("{{", "{%", "{#")):
+                raise FieldProblem(
+                    f"partition {item!r} contains a Jinja delimiter, which Airflow would render",
+                    "partitions are plain names: read dates from ctx.logical_date instead",
+                )
         if len(set(value)) != len(value):
             raise FieldProblem("partitions repeat", "list each partition once")
         return value
@@ -134,10 +139,25 @@ class JobOptions(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _secret_names_unique(self) -> JobOptions:
+    def _consistent(self) -> JobOptions:
         names = [s.name for s in self.secrets]
         if len(set(names)) != len(names):
-            raise FieldProblem("a secret is listed twice", "merge its keys into one Secret(...)")
+            raise FieldProblem(
+                "a secret is listed twice", "merge its keys into one Secret(...)", field="secrets"
+            )
+        keys = [k for s in self.secrets for k in s.keys]
+        if len(set(keys)) != len(keys):
+            raise FieldProblem(
+                "a key is read from two secrets (both would set one variable)",
+                "read each key from one secret",
+                field="secrets",
+            )
+        if self.schedule == "@continuous" and self.max_active_runs > 1:
+            raise FieldProblem(
+                "a '@continuous' schedule allows one active run at a time",
+                "set max_active_runs=1 or choose another schedule",
+                field="max_active_runs",
+            )
         return self
 
 
