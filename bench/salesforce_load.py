@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -261,6 +262,7 @@ def run_bench(args: argparse.Namespace) -> int:
         "peak_rss_mb_e2e": round(e2e["peak_rss_mb"]),
         "peak_rss_mb_e2e_quarter_rows": round(quarter["peak_rss_mb"]),
     }
+    shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(figures, indent=2) if args.json else format_figures(figures))
     ok = (
         figures["e2e_vs_ceiling"] >= 0.5

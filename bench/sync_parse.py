@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import textwrap
@@ -167,6 +168,7 @@ def main() -> int:
             f"DagBag parse: generated {gen_ms:.2f} ms/DAG, hand-written {hand_ms:.2f} ms/DAG, "
             f"ratio {gen_ms / hand_ms:.2f} (target <= 1.2)"
         )
+    shutil.rmtree(work, ignore_errors=True)
     ok = cold < 2.0 and rewritten == 0 and gen_ms / hand_ms <= 1.2
     return 0 if ok else 1
 

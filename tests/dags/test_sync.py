@@ -164,3 +164,18 @@ def test_fail_static_holds_for_odd_folder_names_and_any_working_directory(
     monkeypatch.chdir(tmp_path)  # another working directory, no pyproject.toml
     code, report = sync_json(packages, dags, capsys)
     assert (code, report["kept"], report["pruned"]) == (1, ["sales__orders.py"], [])
+
+
+def test_watch_json_prints_one_json_line_per_cycle(project) -> None:
+    packages, dags = project
+    cmd = [sys.executable, "-m", "dagplane.cli", "sync", "--watch", "--interval", "0.1", "--json"]
+    cmd += ["--packages-dir", str(packages), "--dags-dir", str(dags)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        first = json.loads(proc.stdout.readline())
+        second = json.loads(proc.stdout.readline())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert first["written"] == ["sales__leads.py", "sales__orders.py"]
+    assert second["written"] == [] and len(second["unchanged"]) == 2

@@ -33,9 +33,11 @@ def project_config(packages_dir: Path | None = None, dags_dir: Path | None = Non
     return load_config(packages_dir=packages_dir, dags_dir=dags_dir)
 
 
-def echo_json(data: Any) -> None:
-    """Print machine-readable output on stdout."""
-    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+def echo_json(data: Any, *, line: bool = False) -> None:
+    """Print machine-readable output on stdout; ``line`` prints one compact line (JSON lines,
+    for commands that report repeatedly)."""
+    indent = None if line else 2
+    click.echo(json.dumps(data, indent=indent, sort_keys=True, default=str))
 
 
 def stderr() -> Any:

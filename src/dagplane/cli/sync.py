@@ -59,11 +59,12 @@ def _sync_once(
     try:
         discovery = discover(packages_dir, root=root)
         report = sync_dags(discovery, dags_dir, check=check)
-    except DagplaneError as exc:
+    except (DagplaneError, OSError) as exc:  # in --watch mode, the next cycle tries again
         click.secho(f"error: {exc}", fg="red", err=True)
         return 1
     if as_json:
-        echo_json({**report.as_dict(), "failures": [str(f) for f in discovery.failures]})
+        failures = [str(f) for f in discovery.failures]
+        echo_json({**report.as_dict(), "failures": failures}, line=quiet)
     elif not (quiet and not report.stale and not discovery.failures):
         _print_report(report, dags_dir, check)
     print_failures(discovery.failures)
