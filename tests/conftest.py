@@ -49,3 +49,26 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     with embedded_postgres(tmp_path_factory.mktemp("pg")) as url:
         yield url
+
+
+@pytest.fixture
+def credentials_for():
+    """``credentials_for(emu, **changes)``: password credentials for a Salesforce emulator that
+    trust its CA only."""
+    from pydantic import SecretStr
+
+    from dagplane.connectors.salesforce import SalesforceCredentials
+
+    def build(emu, **changes):
+        creds = emu.credentials
+        values = {
+            "username": creds["username"],
+            "password": SecretStr(creds["password"]),
+            "security_token": SecretStr(creds["security_token"]),
+            "login_url": emu.url,
+            "ca_bundle": emu.ca_bundle,
+        }
+        values.update(changes)
+        return SalesforceCredentials(**values)
+
+    return build

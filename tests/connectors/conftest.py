@@ -6,36 +6,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from dagplane.connectors.salesforce import (
     RetryPolicy,
     SalesforceClient,
-    SalesforceCredentials,
     SalesforceSource,
 )
 
 FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.001, max_delay=0.01)
-
-
-def _credentials_for(emu: Any, **changes: Any) -> SalesforceCredentials:
-    """Username + password + token credentials for the emulator, trusting its CA only."""
-    creds = emu.credentials
-    values: dict[str, Any] = {
-        "username": creds["username"],
-        "password": SecretStr(creds["password"]),
-        "security_token": SecretStr(creds["security_token"]),
-        "login_url": emu.url,
-        "ca_bundle": emu.ca_bundle,
-    }
-    values.update(changes)
-    return SalesforceCredentials(**values)
-
-
-@pytest.fixture
-def credentials_for() -> Any:
-    """``credentials_for(emu, **changes)``: password credentials for an emulator."""
-    return _credentials_for
 
 
 @pytest.fixture
@@ -54,9 +32,9 @@ def emu() -> Iterator[Any]:
 
 
 @pytest.fixture
-def client(emu: Any) -> Iterator[SalesforceClient]:
+def client(emu: Any, credentials_for: Any) -> Iterator[SalesforceClient]:
     """A logged-in client with near-instant backoff."""
-    client = SalesforceClient(_credentials_for(emu), retry=FAST_RETRY)
+    client = SalesforceClient(credentials_for(emu), retry=FAST_RETRY)
     yield client
     client.close()
 

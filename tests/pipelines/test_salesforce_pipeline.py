@@ -9,14 +9,12 @@ from typing import Any
 
 import psycopg
 import pytest
-from pydantic import SecretStr
 
 from dagplane.connectors.salesforce import (
     ApiUsageLimitError,
     MalformedPageError,
     RetryPolicy,
     SalesforceClient,
-    SalesforceCredentials,
     SalesforceSource,
 )
 from dagplane.emulators.salesforce import SalesforceEmulator
@@ -27,17 +25,6 @@ from dagplane.warehouse.postgres import PostgresDestination
 _schemas = itertools.count()
 
 
-def credentials(emu: Any) -> SalesforceCredentials:
-    values = emu.credentials
-    return SalesforceCredentials(
-        username=values["username"],
-        password=SecretStr(values["password"]),
-        security_token=SecretStr(values["security_token"]),
-        login_url=emu.url,
-        ca_bundle=emu.ca_bundle,
-    )
-
-
 @pytest.fixture
 def emu() -> Iterator[Any]:
     with SalesforceEmulator(records=2_000, seed=1, port=0) as emulator:
@@ -45,8 +32,8 @@ def emu() -> Iterator[Any]:
 
 
 @pytest.fixture
-def source(emu: Any) -> Iterator[SalesforceSource]:
-    client = SalesforceClient(credentials(emu), retry=RetryPolicy(base_delay=0.001))
+def source(emu: Any, credentials_for: Any) -> Iterator[SalesforceSource]:
+    client = SalesforceClient(credentials_for(emu), retry=RetryPolicy(base_delay=0.001))
     with SalesforceSource(client, bulk_threshold=300, page_size=150, poll_interval=0.001) as s:
         yield s
 
