@@ -301,3 +301,33 @@ def test_objects_without_isdeleted_are_selectable_and_cursor_must_be_a_datetime(
     assert [f.name for f in selected] == ["Id", "Username", "Birthdate", "SystemModstamp"]
     with pytest.raises(ConfigError, match="cursor field Birthdate is a date field; incremental"):
         FieldSelection.of(None).apply(fields, "Birthdate")
+
+
+def test_sandbox_domain_and_login_url_override() -> None:
+    from dagplane.connectors.salesforce import SalesforceCredentials
+
+    sandbox = SalesforceCredentials.from_env(
+        {
+            "SALESFORCE_USERNAME": "u",
+            "SALESFORCE_PASSWORD": "p",
+            "SALESFORCE_SECURITY_TOKEN": "t",
+            "SALESFORCE_DOMAIN": "test",
+        },
+        secrets_dir="/nonexistent",
+    )
+    assert sandbox.base_url == "https://test.salesforce.com"
+    production = SalesforceCredentials.from_env(
+        {"SALESFORCE_USERNAME": "u", "SALESFORCE_PASSWORD": "p", "SALESFORCE_SECURITY_TOKEN": "t"},
+        secrets_dir="/nonexistent",
+    )
+    assert production.base_url == "https://login.salesforce.com"
+    emulator = SalesforceCredentials.from_env(
+        {
+            "SALESFORCE_USERNAME": "u",
+            "SALESFORCE_PASSWORD": "p",
+            "SALESFORCE_SECURITY_TOKEN": "t",
+            "SALESFORCE_LOGIN_URL": "https://127.0.0.1:8443/",
+        },
+        secrets_dir="/nonexistent",
+    )
+    assert emulator.base_url == "https://127.0.0.1:8443"
