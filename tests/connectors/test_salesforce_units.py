@@ -331,3 +331,15 @@ def test_sandbox_domain_and_login_url_override() -> None:
         secrets_dir="/nonexistent",
     )
     assert emulator.base_url == "https://127.0.0.1:8443"
+
+
+def test_a_pinned_ca_keeps_the_environment_proxies(monkeypatch, tmp_path) -> None:
+    from dagplane.connectors.salesforce.client import build_session
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    ca = tmp_path / "ca.pem"
+    session = build_session(ca, base_url="https://login.salesforce.com")
+    assert session.trust_env is False and session.verify == str(ca)
+    assert session.proxies.get("https") == "http://proxy.internal:3128"
+    assert build_session(ca, base_url="https://127.0.0.1:8443").proxies == {}

@@ -69,17 +69,22 @@ class _TimeoutSession(requests.Session):
 
 
 def build_session(
-    ca_bundle: Path | None = None, timeout: float | tuple[float, float] = (10.0, 300.0)
+    ca_bundle: Path | None = None,
+    timeout: float | tuple[float, float] = (10.0, 300.0),
+    base_url: str | None = None,
 ) -> requests.Session:
     """A session that trusts exactly ``ca_bundle`` when given.
 
     ``trust_env=False`` then stops ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` from replacing the
-    configured CA (requests lets them override ``Session.verify``).
+    configured CA (requests lets them override ``Session.verify``); the proxies the environment
+    sets for ``base_url`` (``HTTPS_PROXY``, ``NO_PROXY``) are kept explicitly.
     """
     session = _TimeoutSession(timeout)
     if ca_bundle is not None:
         session.verify = str(ca_bundle)
         session.trust_env = False
+        if base_url:
+            session.proxies.update(requests.utils.get_environ_proxies(base_url))
     return session
 
 
@@ -105,7 +110,9 @@ class SalesforceClient:
         self.api_version = api_version
         self.retry = retry or RetryPolicy()
         self.usage_guard = usage_guard or ApiUsageGuard()
-        self.session = session or build_session(credentials.ca_bundle)
+        self.session = session or build_session(
+            credentials.ca_bundle, base_url=credentials.base_url
+        )
         self.session.hooks["response"].append(self._observe_usage)
         self._sleep = sleep
         self._sf: Salesforce | None = None
