@@ -26,7 +26,7 @@ EXIT_ERROR, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED = 1, 2, 3, 130
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dagplane")
 def cli() -> None:
-    """dagplane: turn Python ETL jobs into Airflow 3 DAGs, images and a deployment.
+    """dagplane: find Python ETL jobs, turn them into Airflow 3 DAGs, and run them.
 
     \b
     Typical flow:

@@ -25,7 +25,13 @@ if TYPE_CHECKING:
 )
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the folder is stale.")
 @click.option("--watch", is_flag=True, help="Keep syncing every --interval seconds (sidecar).")
-@click.option("--interval", type=click.FloatRange(min=0.1), default=30.0, show_default=True)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds between syncs in --watch mode.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what happened as JSON.")
 def command(
     packages_dir: Path | None,
