@@ -254,6 +254,19 @@ def test_transient_errors_back_off_and_retry(emu: Any, source: SalesforceSource,
     assert emu.stats[f"fault.{kind}"] == 2
 
 
+def test_retry_after_is_honoured_up_to_the_policy_maximum(emu: Any, credentials_for: Any) -> None:
+    waits: list[float] = []
+    policy = RetryPolicy(attempts=3, base_delay=0.001, max_delay=5.0)
+    client = SalesforceClient(credentials_for(emu), retry=policy, sleep=waits.append)
+    emu.inject_fault("http_429", retry_after=2)
+    assert client.describe("Account")["name"] == "Account"
+    assert waits == [2.0]
+    emu.inject_fault("http_429", retry_after=600)
+    client.describe("Account")
+    assert waits[-1] == 5.0  # capped by max_delay
+    client.close()
+
+
 def test_retries_are_bounded(emu: Any, client: SalesforceClient, fast_retry: RetryPolicy) -> None:
     emu.inject_fault("server_error", count=50)
     with pytest.raises(ServerError, match="503"):

@@ -115,6 +115,7 @@ class SalesforceClient:
         )
         self.session.hooks["response"].append(self._observe_usage)
         self._sleep = sleep
+        self._retry_after: float | None = None
         self._sf: Salesforce | None = None
         self.logins = 0
         self.retries = 0
@@ -165,6 +166,9 @@ class SalesforceClient:
                 if not isinstance(exc, TransientError) or retries + 1 >= self.retry.attempts:
                     raise
                 wait = self.retry.delay(retries)
+                if self._retry_after is not None:  # the server said how long: wait that long
+                    wait = max(wait, min(self._retry_after, self.retry.max_delay))
+                    self._retry_after = None
                 retries += 1
                 self.retries += 1
                 log.warning("%s: %s; retry %d in %.2fs", action, exc.code, retries, wait)
@@ -211,6 +215,8 @@ class SalesforceClient:
 
     def _observe_usage(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self.usage_guard.observe(response.headers.get("Sforce-Limit-Info"))
+        if response.status_code in (429, 503):
+            self._retry_after = _seconds(response.headers.get("Retry-After"))
 
     def _authenticate(self, mode: str) -> tuple[str, str]:
         creds = self.credentials
@@ -264,3 +270,11 @@ class SalesforceClient:
             return jwt.encode(claims, key, algorithm="RS256")
         except (ValueError, TypeError, jwt.PyJWTError):
             raise ConfigError("the Salesforce private key is not a valid RSA PEM key") from None
+
+
+def _seconds(value: str | None) -> float | None:
+    """``Retry-After`` in seconds (the delta-seconds form; an HTTP date is ignored)."""
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
