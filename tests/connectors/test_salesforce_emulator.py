@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
@@ -265,6 +266,24 @@ def test_retry_after_is_honoured_up_to_the_policy_maximum(emu: Any, credentials_
     client.describe("Account")
     assert waits[-1] == 5.0  # capped by max_delay
     client.close()
+
+
+def test_a_network_error_while_logging_in_again_is_retried(
+    emu: Any, client: SalesforceClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client.login()
+    real = client._authenticate
+    failures = iter([requests.ConnectionError("connection reset")])
+
+    def flaky(mode: str) -> Any:
+        for error in failures:
+            raise error
+        return real(mode)
+
+    monkeypatch.setattr(client, "_authenticate", flaky)
+    emu.inject_fault("expire_session")
+    assert client.describe("Account")["name"] == "Account"
+    assert (client.logins, client.retries) == (2, 1)
 
 
 def test_retries_are_bounded(emu: Any, client: SalesforceClient, fast_retry: RetryPolicy) -> None:

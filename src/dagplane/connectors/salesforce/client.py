@@ -152,8 +152,12 @@ class SalesforceClient:
     def call(self, action: str, fn: Callable[[], T]) -> T:
         """Run ``fn`` at the error boundary, with relogin and bounded backoff."""
         retries = relogins = 0
+        expired = False
         while True:
             try:
+                if expired:  # inside the loop, so a transient failure of the login is retried
+                    self.login()
+                    expired = False
                 with translate_errors(action):
                     return fn()
             except SessionExpiredError:
@@ -161,7 +165,7 @@ class SalesforceClient:
                     raise
                 relogins += 1
                 log.warning("%s: session expired, logging in again", action)
-                self.login()
+                expired = True
             except SalesforceError as exc:
                 if not isinstance(exc, TransientError) or retries + 1 >= self.retry.attempts:
                     raise
