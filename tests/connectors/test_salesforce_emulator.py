@@ -286,6 +286,13 @@ def test_a_network_error_while_logging_in_again_is_retried(
     assert (client.logins, client.retries) == (2, 1)
 
 
+def test_a_fully_read_bulk_job_is_deleted(emu: Any, source: SalesforceSource) -> None:
+    list(source.pages("Account", source.fields("Account"), mode="bulk"))
+    deletes = [r for r in emu.requests if r["method"] == "DELETE"]
+    assert len(deletes) == 1
+    assert "/jobs/query/" in deletes[0]["path"] and deletes[0]["status"] == 204
+
+
 def test_retries_are_bounded(emu: Any, client: SalesforceClient, fast_retry: RetryPolicy) -> None:
     emu.inject_fault("server_error", count=50)
     with pytest.raises(ServerError, match="503"):

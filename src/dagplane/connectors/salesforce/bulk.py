@@ -6,6 +6,7 @@ prove the page whole (row count against ``Sforce-NumberOfRecords``, balanced quo
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -19,6 +20,8 @@ from dagplane.connectors.salesforce.errors import (
     SalesforceError,
     error_for,
 )
+
+log = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_PAGE_SIZE", "check_page", "job_pages", "run_query_job", "split_header"]
 
@@ -88,7 +91,16 @@ def job_pages(
         page_number += 1
         locator = response.headers.get("Sforce-Locator") or ""
         if not locator or locator == "null":
+            _delete_job(client, job_id)
             return
+
+
+def _delete_job(client: SalesforceClient, job_id: str) -> None:
+    """Delete a fully read job (Salesforce would keep its results for days); best effort."""
+    try:
+        client.request(f"delete Bulk job {job_id}", "DELETE", f"{JOBS}/{job_id}")
+    except SalesforceError as exc:
+        log.warning("could not delete Bulk job %s: %s", job_id, exc)
 
 
 def split_header(content: bytes, columns: Sequence[str], what: str) -> bytes:
