@@ -303,34 +303,20 @@ def test_objects_without_isdeleted_are_selectable_and_cursor_must_be_a_datetime(
         FieldSelection.of(None).apply(fields, "Birthdate")
 
 
-def test_sandbox_domain_and_login_url_override() -> None:
+@pytest.mark.parametrize(
+    ("extra", "base_url"),
+    [
+        ({"SALESFORCE_DOMAIN": "test"}, "https://test.salesforce.com"),
+        ({}, "https://login.salesforce.com"),
+        ({"SALESFORCE_LOGIN_URL": "https://127.0.0.1:8443/"}, "https://127.0.0.1:8443"),
+    ],
+)
+def test_sandbox_domain_and_login_url_override(extra: dict[str, str], base_url: str) -> None:
     from dagplane.connectors.salesforce import SalesforceCredentials
 
-    sandbox = SalesforceCredentials.from_env(
-        {
-            "SALESFORCE_USERNAME": "u",
-            "SALESFORCE_PASSWORD": "p",
-            "SALESFORCE_SECURITY_TOKEN": "t",
-            "SALESFORCE_DOMAIN": "test",
-        },
-        secrets_dir="/nonexistent",
-    )
-    assert sandbox.base_url == "https://test.salesforce.com"
-    production = SalesforceCredentials.from_env(
-        {"SALESFORCE_USERNAME": "u", "SALESFORCE_PASSWORD": "p", "SALESFORCE_SECURITY_TOKEN": "t"},
-        secrets_dir="/nonexistent",
-    )
-    assert production.base_url == "https://login.salesforce.com"
-    emulator = SalesforceCredentials.from_env(
-        {
-            "SALESFORCE_USERNAME": "u",
-            "SALESFORCE_PASSWORD": "p",
-            "SALESFORCE_SECURITY_TOKEN": "t",
-            "SALESFORCE_LOGIN_URL": "https://127.0.0.1:8443/",
-        },
-        secrets_dir="/nonexistent",
-    )
-    assert emulator.base_url == "https://127.0.0.1:8443"
+    env = {"SALESFORCE_USERNAME": "u", "SALESFORCE_PASSWORD": "p", "SALESFORCE_SECURITY_TOKEN": "t"}
+    credentials = SalesforceCredentials.from_env({**env, **extra}, secrets_dir="/nonexistent")
+    assert credentials.base_url == base_url
 
 
 def test_a_pinned_ca_keeps_the_environment_proxies(monkeypatch, tmp_path) -> None:

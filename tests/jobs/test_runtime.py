@@ -57,6 +57,12 @@ def run_cli(packages, tmp_path, *args: str, env: dict[str, str] | None = None):
     return subprocess.run(cmd, capture_output=True, text=True, env=full_env, check=False)
 
 
+def run_with_secret(packages, tmp_path, *args: str, env: dict[str, str] | None = None):
+    """`dagplane run with_secret --partition us [-- ARGS]`."""
+    extra = ["--", *args] if args else []
+    return run_cli(packages, tmp_path, "with_secret", "--partition", "us", *extra, env=env)
+
+
 @pytest.fixture
 def jobs(write_job, packages):
     write_job("demo", "with_secret", JOB_WITH_SECRET)
@@ -85,16 +91,7 @@ def test_typed_job_gets_its_context_and_partition(jobs, tmp_path) -> None:
 
 
 def test_secret_values_never_reach_stdout_stderr_or_logs(jobs, tmp_path) -> None:
-    proc = run_cli(
-        jobs,
-        tmp_path,
-        "with_secret",
-        "--partition",
-        "us",
-        "--",
-        "--explode",
-        env={"API_TOKEN": SECRET},
-    )
+    proc = run_with_secret(jobs, tmp_path, "--explode", env={"API_TOKEN": SECRET})
     assert proc.returncode == 1
     everything = proc.stdout + proc.stderr
     assert SECRET not in everything
@@ -110,36 +107,20 @@ def test_secret_from_a_mounted_file_is_redacted_too(jobs, tmp_path) -> None:
     secret_dir = tmp_path / "secrets" / "api"
     secret_dir.mkdir(parents=True)
     (secret_dir / "API_TOKEN").write_text(SECRET + "\n")
-    proc = run_cli(
-        jobs,
-        tmp_path,
-        "with_secret",
-        "--partition",
-        "us",
-        env={"DAGPLANE_SECRETS_DIR": str(secret_dir.parent)},
-    )
+    proc = run_with_secret(jobs, tmp_path, env={"DAGPLANE_SECRETS_DIR": str(secret_dir.parent)})
     assert proc.returncode == 0, proc.stderr
     assert SECRET not in proc.stdout + proc.stderr
     assert "stdout token=***" in proc.stdout
 
 
 def test_non_zero_exit_fails_with_the_code(jobs, tmp_path) -> None:
-    proc = run_cli(
-        jobs, tmp_path, "with_secret", "--partition", "us", "--", "7", env={"API_TOKEN": SECRET}
-    )
+    proc = run_with_secret(jobs, tmp_path, "7", env={"API_TOKEN": SECRET})
     assert proc.returncode == 1
     assert "error: job 'with_secret' failed: exited with code 7" in proc.stderr
 
 
 def test_missing_secret_names_every_place_tried(jobs, tmp_path) -> None:
-    proc = run_cli(
-        jobs,
-        tmp_path,
-        "with_secret",
-        "--partition",
-        "us",
-        env={"DAGPLANE_SECRETS_DIR": "/nonexistent"},
-    )
+    proc = run_with_secret(jobs, tmp_path, env={"DAGPLANE_SECRETS_DIR": "/nonexistent"})
     assert proc.returncode == 1
     assert (
         "secret api/API_TOKEN is not set: tried the environment variable API_TOKEN and the "
