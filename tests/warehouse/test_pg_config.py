@@ -103,6 +103,7 @@ def test_connect_returns_a_working_connection(postgres_url):
 
 def test_public_api_is_pinned_and_importing_it_does_not_load_psycopg():
     assert pg.__all__ == [
+        "InvalidValueError",
         "LoadResult",
         "PageRejectedError",
         "PostgresConfigError",

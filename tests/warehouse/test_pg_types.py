@@ -36,7 +36,7 @@ CASES = [
     (F("Email__c", "email", 80), "a@example.com", "text", "a@example.com"),
     (F("Phone", "phone", 40), "+1 555 0100", "text", "+1 555 0100"),
     (F("Website", "url", 255), "https://example.com", "text", "https://example.com"),
-    (F("Name", "string", 255), '""', "text", ""),
+    (F("Name", "string", 255), '""', "text", None),  # Salesforce stores no empty strings
     (F("Ssn__c", "encryptedstring", 11), "XXX-XX-1234", "text", "XXX-XX-1234"),
     (F("Value__c", "anyType"), "anything", "text", "anything"),
     (F("Blank__c", "string", 80), "", "text", None),

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from dagplane.warehouse.postgres._connection import connect
     from dagplane.warehouse.postgres._destination import PostgresDestination
     from dagplane.warehouse.postgres._errors import (
+        InvalidValueError,
         PageRejectedError,
         PostgresConfigError,
         PostgresLoadError,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from dagplane.warehouse.postgres.embedded import embedded_postgres
 
 __all__ = [
+    "InvalidValueError",
     "LoadResult",
     "PageRejectedError",
     "PostgresConfigError",
@@ -43,6 +45,7 @@ __all__ = [
 ]
 
 _MODULES = {
+    "InvalidValueError": "_errors",
     "LoadResult": "_loader",
     "PageRejectedError": "_errors",
     "PostgresConfigError": "_errors",

@@ -6,6 +6,7 @@ DestinationError (dagplane.errors)
 └── PostgresLoadError          PostgreSQL refused the load (terminal)
     ├── UnsupportedFieldError  a Salesforce field type has no PostgreSQL column type
     ├── SchemaChangeError      a column cannot be changed to the new type safely
+    ├── InvalidValueError      a value does not fit its column (a fraction in an int field)
     └── PageRejectedError      a page is short or is not valid CSV for the table
 """
 
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from dagplane.errors import ConfigError, DestinationError, TerminalError, TransientError
 
 __all__ = [
+    "InvalidValueError",
     "PageRejectedError",
     "PostgresConfigError",
     "PostgresLoadError",
@@ -75,6 +77,25 @@ class SchemaChangeError(PostgresLoadError):
             f"e.g. ALTER TABLE {table} ALTER COLUMN {column} TYPE {new_type} "
             f"USING {column}::{new_type}, or rename or drop the column so the next load "
             "creates it again)"
+        )
+
+
+class InvalidValueError(PostgresLoadError):
+    """A staged value does not fit its column; nothing of the load was kept."""
+
+    def __init__(
+        self, object_name: str, field: str, record_id: str, value: str, column_type: str
+    ) -> None:
+        self.object_name = object_name
+        self.field = field
+        self.record_id = record_id
+        self.value = value
+        self.column_type = column_type
+        super().__init__(
+            f"{object_name}.{field}: record {record_id} holds {value}, which is not a whole "
+            f"number within the range of its {column_type} column (describe() reports an int "
+            "field); the load was rolled back and the watermark is unchanged (fix: correct the "
+            "record in Salesforce, or leave the field out of the extraction)"
         )
 
 

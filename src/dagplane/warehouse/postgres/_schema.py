@@ -9,6 +9,7 @@ import psycopg
 from psycopg import sql
 
 from dagplane.connectors.salesforce.fields import SalesforceField
+from dagplane.warehouse.postgres._bookkeeping import ensure_bookkeeping
 from dagplane.warehouse.postgres._errors import SchemaChangeError
 from dagplane.warehouse.postgres._types import AUDIT_COLUMNS, Column, columns_for, is_widening
 
@@ -66,15 +67,16 @@ def ensure_table(
 ) -> list[SchemaChange]:
     """Create ``schema.table`` for the fields or evolve it; returns the changes applied.
 
-    New fields become nullable columns, columns of removed fields stay (made nullable), and
-    widenings (longer varchar, larger numeric, integer to bigint) are applied; any other type
-    change raises ``SchemaChangeError`` before anything is altered.
+    The schema and the bookkeeping tables are created first if missing (serialized across
+    sessions). New fields become nullable columns, columns of removed fields stay (made
+    nullable), and widenings (longer varchar, larger numeric, integer to bigint) are applied;
+    any other type change raises ``SchemaChangeError`` before anything is altered.
     """
     wanted = columns_for(object_name, fields)
     wanted += [Column(name, pg_type, field="") for name, pg_type in AUDIT_COLUMNS.items()]
     qualified = sql.Identifier(schema, table)
     label = f"{schema}.{table}"
-    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    ensure_bookkeeping(conn, schema)
     existing = existing_columns(conn, schema, table)
     if not existing:
         conn.execute(_create_table(qualified, wanted))

@@ -13,11 +13,21 @@ from dataclasses import dataclass
 from dagplane.connectors.salesforce.fields import SalesforceField
 from dagplane.warehouse.postgres._errors import PostgresLoadError, UnsupportedFieldError
 
-__all__ = ["AUDIT_COLUMNS", "Column", "column_for", "columns_for", "is_widening", "table_name"]
+__all__ = [
+    "AUDIT_COLUMNS",
+    "INTEGER_RANGES",
+    "Column",
+    "column_for",
+    "columns_for",
+    "is_widening",
+    "table_name",
+]
 
 VARCHAR = "character varying"
 TIMESTAMPTZ = "timestamp with time zone"
 AUDIT_COLUMNS = {"_extracted_at": TIMESTAMPTZ, "_run_id": "text", "_deleted_at": TIMESTAMPTZ}
+# The values each integer column type holds (Salesforce int fields land in these).
+INTEGER_RANGES = {"integer": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
 MAX_IDENTIFIER_BYTES = 63
 
 _FIXED = {
