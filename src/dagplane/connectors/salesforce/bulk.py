@@ -18,7 +18,7 @@ from dagplane.connectors.salesforce.errors import (
     MalformedPageError,
     SalesforceApiError,
     SalesforceError,
-    error_for,
+    error_from_text,
 )
 
 log = logging.getLogger(__name__)
@@ -135,10 +135,13 @@ def check_page(body: bytes, expected: int, what: str) -> None:
 
 
 def _job_error(job_id: str, job: dict[str, object]) -> SalesforceError:
+    """The error a failed job's ``errorMessage`` names; free text without a code is read too.
+
+    What no code or wording identifies is ``BulkJobFailedError``: retried, then read by REST.
+    """
     message = str(job.get("errorMessage") or "no error message")
     action = f"Bulk job {job_id} ended {job['state']}"
-    code = message.split(":", 1)[0].strip()
-    error = error_for(action, code, message)
+    error = error_from_text(action, message)
     if type(error) is SalesforceApiError:
-        return BulkJobFailedError(f"{action}: {message}", code=code or None)
+        return BulkJobFailedError(str(error), code=error.code)
     return error

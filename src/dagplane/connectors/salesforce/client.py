@@ -106,6 +106,7 @@ class SalesforceClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        credentials.check()
         self.credentials = credentials
         self.api_version = api_version
         self.retry = retry or RetryPolicy()

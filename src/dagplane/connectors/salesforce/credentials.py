@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -18,6 +19,8 @@ __all__ = ["AuthMode", "SalesforceCredentials"]
 AuthMode = Literal["password", "client_credentials", "jwt"]
 
 PREFIX = "SALESFORCE_"
+# Hosts that serve every org's logins; flows bound to one org need its My Domain host instead.
+GENERIC_LOGIN_HOSTS = frozenset({"login.salesforce.com", "test.salesforce.com"})
 KEYS = (
     "USERNAME",
     "PASSWORD",
@@ -78,6 +81,22 @@ class SalesforceCredentials:
         """Where to log in: ``login_url`` if set, else ``https://<domain>.salesforce.com``."""
         return (self.login_url or f"https://{self.domain}.salesforce.com").rstrip("/")
 
+    def check(self) -> None:
+        """Raise ``ConfigError`` for settings Salesforce refuses, before any request is sent.
+
+        The OAuth client-credentials flow is served only by the org's My Domain host; the
+        generic login hosts answer "request not supported on this domain".
+        """
+        host = urlsplit(self.base_url).hostname or ""
+        if self.auth_mode == "client_credentials" and host in GENERIC_LOGIN_HOSTS:
+            raise ConfigError(
+                f"Salesforce OAuth client credentials work only against your org's My Domain "
+                f"URL, not {self.base_url} (fix: set SALESFORCE_LOGIN_URL to it, e.g. "
+                "https://yourcompany.my.salesforce.com, or "
+                "https://yourcompany--sandbox.sandbox.my.salesforce.com for a sandbox; "
+                "Setup > My Domain shows it)"
+            )
+
     def secret_values(self) -> list[str]:
         """Every secret value, for log redaction."""
         secrets = (
@@ -137,6 +156,7 @@ class SalesforceCredentials:
                     f"{m}: {', '.join(PREFIX + k for k in keys)}" for m, keys in REQUIRED.items()
                 )
             )
+        creds.check()
         return creds
 
 

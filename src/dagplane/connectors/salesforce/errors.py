@@ -5,8 +5,9 @@
         ├── SalesforceApiError          an error no class below covers (terminal)
         ├── SalesforceAuthError         login refused: bad credentials or TLS trust (terminal)
         ├── SessionExpiredError         INVALID_SESSION_ID: log in again and retry (transient)
-        ├── RateLimitedError            REQUEST_LIMIT_EXCEEDED or HTTP 429 (transient)
-        ├── ServerError                 HTTP 5xx or a network failure (transient)
+        ├── RateLimitedError            REQUEST_LIMIT_EXCEEDED, HTTP 429, 420 or 406 (transient)
+        ├── ServerError                 HTTP 5xx, an empty error body or a network failure
+        │                               (transient)
         ├── QueryTimeoutError           QUERY_TIMEOUT: split the time window (terminal as is)
         ├── MalformedQueryError         MALFORMED_QUERY (terminal)
         ├── InvalidFieldError           INVALID_FIELD (terminal)
@@ -20,6 +21,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,6 +44,7 @@ __all__ = [
     "ServerError",
     "SessionExpiredError",
     "error_for",
+    "error_from_text",
     "translate_errors",
 ]
 
@@ -118,19 +121,53 @@ _CODE_ERRORS: dict[str, type[SalesforceError]] = {
 }
 
 
+# Statuses Salesforce's edge answers under load, usually with no body at all: 420 and 406 are
+# seen from Salesforce as throttling (other connectors retry them like 429).
+_THROTTLING_STATUSES = frozenset({406, 420, 429})
+# Words of a free-text failure (a Bulk job's errorMessage has no code prefix) that name a
+# known condition; checked only when the text carries no errorCode.
+_TEXT_ERRORS: tuple[tuple[re.Pattern[str], type[SalesforceError]], ...] = (
+    (re.compile(r"running for too long|timed? ?out", re.I), QueryTimeoutError),
+    (re.compile(r"limit (?:was |has been )?(?:exceeded|reached)|too many", re.I), RateLimitedError),
+    (re.compile(r"session (?:expired|invalid)|invalid session", re.I), SessionExpiredError),
+)
+_CODE_IN_TEXT = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
+
+
 def error_for(action: str, code: str, message: str, status: int = 0) -> SalesforceError:
-    """The connector error for a Salesforce errorCode, else for the HTTP status."""
+    """The connector error for a Salesforce errorCode, else for the HTTP status.
+
+    An error with no body (no code, no message) is transient whatever its status, except
+    an expired session (401) and a missing resource (404): nothing in it says retrying fails.
+    """
     cls = _CODE_ERRORS.get(code)
     if cls is None:
         cls = SalesforceApiError
-        if status == 429:
+        if status in _THROTTLING_STATUSES:
             cls = RateLimitedError
         elif status == 401:
             cls = SessionExpiredError
-        elif status >= 500:
+        elif status >= 500 or (status and status != 404 and not code and not message.strip()):
             cls = ServerError
     where = f"HTTP {status} " if status else ""
-    return cls(f"{action}: {where}{code or 'error'}: {message}", code=code or str(status))
+    text = message.strip() or "(empty response body)"
+    return cls(f"{action}: {where}{code or 'error'}: {text}", code=code or str(status))
+
+
+def error_from_text(action: str, text: str) -> SalesforceError:
+    """The connector error for a free-text failure such as a Bulk job's ``errorMessage``.
+
+    An errorCode anywhere in the text decides (``Failed to process query: QUERY_TIMEOUT: ...``);
+    without one, known wording does (``Your query request was running for too long``);
+    anything else is ``SalesforceApiError``, for the caller to refine.
+    """
+    for candidate in _CODE_IN_TEXT.findall(text):
+        if candidate in _CODE_ERRORS:
+            return error_for(action, candidate, text)
+    for pattern, cls in _TEXT_ERRORS:
+        if pattern.search(text):
+            return cls(f"{action}: {text}", code=None)
+    return SalesforceApiError(f"{action}: {text}", code=None)
 
 
 @contextlib.contextmanager
