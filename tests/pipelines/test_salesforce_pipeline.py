@@ -154,3 +154,25 @@ def test_main_reads_env_and_secret_files(
     ctx = JobContext(job_id="sf", run_id="r1", partition="Case", secret_names=secrets)
     assert main(ctx) == 0
     assert "Case: 240 rows" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mode", ["bulk", "rest"])
+def test_nul_bytes_in_text_values_are_removed_and_counted(
+    emu: Any, source: SalesforceSource, destination, mode: str
+) -> None:
+    emu.inject_fault("nul_bytes", count=100)
+
+    result = sync_object("Account", source=source, destination=destination, run_id="nul", mode=mode)
+
+    assert result.rows == 400
+    assert emu.stats["fault.nul_bytes"] >= 1
+    (removed,) = rows(destination, "SELECT nul_bytes_removed FROM {schema}._dagplane_loads")[0]
+    assert removed >= 1
+    emu.clear_faults()
+    clean = source.client.query("SELECT Id, Name, Description FROM Account")
+    records = list(clean["records"])
+    while not clean["done"]:
+        clean = source.client.query_more(clean["nextRecordsUrl"])
+        records += clean["records"]
+    loaded = rows(destination, "SELECT id, name, description FROM {schema}.account")
+    assert sorted(loaded) == sorted((r["Id"], r["Name"], r["Description"]) for r in records)

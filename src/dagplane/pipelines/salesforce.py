@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from dagplane.connectors.pages import CsvPage
 from dagplane.connectors.salesforce.credentials import SalesforceCredentials
 from dagplane.connectors.salesforce.extract import Mode, SalesforceSource
 from dagplane.connectors.salesforce.incremental import DEFAULT_OVERLAP, Window, window_since
 from dagplane.connectors.salesforce.schema import FieldSelection
 from dagplane.errors import UsageError
+from dagplane.pipelines._read_ahead import read_ahead
 
 if TYPE_CHECKING:
     from dagplane.jobs.context import JobContext
@@ -24,6 +27,8 @@ __all__ = ["ObjectSyncResult", "main", "sync_object", "sync_objects"]
 log = logging.getLogger(__name__)
 
 Selection = FieldSelection | Sequence[str] | Mapping[str, Any] | None
+# Pages fetched ahead of the one being loaded: enough to overlap the two, memory still flat.
+READ_AHEAD_PAGES = 1
 
 
 @dataclass(frozen=True)
@@ -52,10 +57,12 @@ def sync_object(
     mode: Mode | None = None,
     overlap: timedelta = DEFAULT_OVERLAP,
     hard_delete: bool = False,
+    read_ahead_pages: int = READ_AHEAD_PAGES,
 ) -> ObjectSyncResult:
     """Sync one object: rows changed since ``watermark - overlap`` (all on the first run, and
     on the run that adds a new field's column, so existing rows get its values).
 
+    Extraction runs ``read_ahead_pages`` pages ahead of the load in a thread (0: in turn).
     Schema changes, data and watermark commit together, so a failure anywhere loads nothing.
     """
     started = time.perf_counter()
@@ -68,14 +75,18 @@ def sync_object(
         log.info("%s: new column(s) %s, re-reading every row", object_name, ", ".join(added))
         window = Window()
     log.info("%s: extracting %d fields, %s", object_name, len(selected), window)
-    loaded = destination.load_object(
-        object_name=object_name,
-        fields=selected,
-        pages=source.pages(object_name, selected, window, mode=mode),
-        run_id=run_id,
-        cursor_field=source.cursor_field,
-        hard_delete=hard_delete,
-    )
+    pages: Iterator[CsvPage] = source.pages(object_name, selected, window, mode=mode)
+    if read_ahead_pages:
+        pages = read_ahead(pages, read_ahead_pages, name=f"extract-{object_name}")
+    with contextlib.closing(pages):
+        loaded = destination.load_object(
+            object_name=object_name,
+            fields=selected,
+            pages=pages,
+            run_id=run_id,
+            cursor_field=source.cursor_field,
+            hard_delete=hard_delete,
+        )
     result = ObjectSyncResult(
         object_name=object_name,
         rows=loaded.rows_copied,
