@@ -6,6 +6,8 @@ text and no error code, and OAuth client credentials pointed at the generic logi
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import pytest
@@ -24,8 +26,9 @@ from dagplane.connectors.salesforce.errors import error_for, error_from_text
 from dagplane.errors import ConfigError, TransientError
 
 
-def ids_of(pages: Any) -> list[bytes]:
-    return [line.split(b",", 1)[0] for page in pages for line in page.body.splitlines()]
+def ids_of(pages: Any) -> list[str]:
+    """Every row's Id (first column) across pages, read as CSV (values may hold newlines)."""
+    return [row[0] for page in pages for row in csv.reader(io.StringIO(page.body.decode()))]
 
 
 @pytest.mark.parametrize("status", [420, 406])

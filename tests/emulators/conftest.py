@@ -16,6 +16,8 @@ from dagplane.emulators.salesforce import SalesforceEmulator
 class EmulatorSession(requests.Session):
     """Trusts the emulator's CA only and sends ``*.salesforce.com`` requests to the emulator.
 
+    The original host goes along as the ``Host`` header, so the emulator sees a request to
+    ``login.salesforce.com`` as one to the generic login host (as Salesforce would).
     ``trust_env = False`` matters: otherwise ``REQUESTS_CA_BUNDLE`` overrides ``verify``.
     """
 
@@ -26,7 +28,10 @@ class EmulatorSession(requests.Session):
         self.emulator_url = emu.url
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any):
-        url = re.sub(r"^https://[\w.-]+\.salesforce\.com", self.emulator_url, str(url))
+        match = re.match(r"^https://([\w.-]+\.salesforce\.com)", str(url))
+        if match:
+            url = self.emulator_url + str(url)[match.end() :]
+            kwargs["headers"] = {**(kwargs.get("headers") or {}), "Host": match[1]}
         return super().request(method, url, *args, **kwargs)
 
 

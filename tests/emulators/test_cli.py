@@ -24,17 +24,20 @@ def test_runs_in_the_foreground_and_stops_on_sigterm(tmp_path: Path) -> None:
         "Account=2500",
         "--state-dir",
         str(tmp_path),
+        "--csv-dialect",
+        "minimal",
     ]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(5)]
+        lines = [proc.stdout.readline() for _ in range(6)]
         url = lines[0].split()[-1]
         ca_bundle = Path(lines[1].split()[-1])
         assert url.startswith("https://127.0.0.1:")
         assert ca_bundle == tmp_path / "ca.pem" and ca_bundle.exists()
         assert DEFAULT_CREDENTIALS.username in lines[2]
         assert "Account=2,500" in lines[3]
+        assert lines[4] == "  Bulk CSV:  minimal dialect\n"
         session = requests.Session()
         session.trust_env = False
         versions = session.get(f"{url}/services/data", verify=str(ca_bundle), timeout=10)
@@ -55,6 +58,10 @@ def test_bad_object_count_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -
         main(["--object-records", "Widget=5"])
     assert caught.value.code == 2
     assert "expected Object=N" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as caught:
+        main(["--csv-dialect", "excel"])
+    assert caught.value.code == 2
+    assert "invalid choice: 'excel'" in capsys.readouterr().err
 
 
 def test_bench_support_starts_a_child_and_returns_connector_settings(tmp_path: Path) -> None:

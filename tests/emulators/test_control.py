@@ -76,7 +76,7 @@ def test_add_field_appears_in_describe_query_and_bulk(
     assert all(r["Note__c"] is None for r in rows)
     assert any(isinstance(r["Score__c"], float) for r in rows)
     [page] = sf.bulk2.Account.query("SELECT Id, Region__c FROM Account LIMIT 5", wait=0)
-    assert page.splitlines()[0] == "Id,Region__c"
+    assert page.splitlines()[0] == '"Id","Region__c"'
     again = sf.query_all("SELECT Region__c FROM Account")["records"]
     assert [r["Region__c"] for r in again] == [r["Region__c"] for r in rows]
     with pytest.raises(EmulatorUsageError):

@@ -43,6 +43,9 @@ def test_every_kind_is_covered_here() -> None:
         "truncated_page",
         "malformed_page",
         "bulk_job_failed",
+        "bulk_job_free_text",
+        "nul_bytes",
+        "empty_body_error",
     }
 
 
@@ -156,4 +159,74 @@ def test_failed_bulk_job(emu: SalesforceEmulator, sf: Salesforce) -> None:
     jobs = client.session.get(f"{sf.base_url}jobs/query", headers=sf.headers).json()["records"]
     info = client.get_job(jobs[0]["id"], True)
     assert (info["state"], info["errorMessage"]) == ("Failed", "InvalidBatch : disk full")
+    assert len(list(sf.bulk2.Account.query("SELECT Id FROM Account LIMIT 5", wait=0))) == 1
+
+
+def test_nul_bytes_in_a_bulk_page(emu: SalesforceEmulator, sf: Salesforce) -> None:
+    emu.inject_fault("nul_bytes")
+    answer = results_page(sf, "SELECT Id, Name, Description FROM Account", max_records=3)
+    name = emu.store.objects["Account"].fields["Name"].gen.value(0)
+    lines = answer.content.split(b"\n")
+    assert lines[0] == b'"Id","Name","Description"'
+    assert lines[1].startswith(f'"001Dn0000000000IAA","{name[0]}\x00{name[1:]}",'.encode())
+    assert b"\x00" not in b"\n".join(lines[2:])
+    assert answer.headers["Sforce-NumberOfRecords"] == "3"
+    clean = results_page(sf, "SELECT Id, Name FROM Account", max_records=3)
+    assert b"\x00" not in clean.content
+    assert emu.stats["fault.nul_bytes"] == 1
+
+
+def test_nul_bytes_in_a_rest_page(emu: SalesforceEmulator, sf: Salesforce) -> None:
+    emu.inject_fault("nul_bytes")
+    url = f"{sf.base_url}query"
+    answer = sf.session.get(
+        url, params={"q": "SELECT Id, Name FROM Account LIMIT 2"}, headers=sf.headers
+    )
+    name = emu.store.objects["Account"].fields["Name"].gen.value(0)
+    assert f'"Name": "{name[0]}\\u0000{name[1:]}"' in answer.text
+    records = answer.json()["records"]
+    assert records[0]["Name"] == f"{name[0]}\x00{name[1:]}" and "\x00" not in records[1]["Name"]
+    assert "\x00" not in sf.query("SELECT Id, Name FROM Account LIMIT 2")["records"][0]["Name"]
+
+
+@pytest.mark.parametrize("status", [420, 406])
+def test_empty_body_error(emu: SalesforceEmulator, sf: Salesforce, status: int) -> None:
+    emu.inject_fault("empty_body_error", status=status)
+    answer = sf.session.get(f"{sf.base_url}limits", headers=sf.headers)
+    assert answer.status_code == status
+    assert answer.content == b"" and answer.headers["Content-Length"] == "0"
+    assert "Content-Encoding" not in answer.headers and "Content-Type" not in answer.headers
+    assert sf.limits()["DailyApiRequests"]["Max"] == 1_000_000
+
+
+def test_empty_body_error_default_status_and_http_control(
+    emu: SalesforceEmulator, sf: Salesforce, make_session
+) -> None:
+    armed = make_session(emu).post(
+        f"{emu.url}/__emulator__/inject_fault", json={"kind": "empty_body_error"}
+    )
+    assert armed.json()["faults"] == {"empty_body_error": 1}
+    with pytest.raises(SalesforceGeneralError) as caught:
+        sf.query("SELECT Id FROM User")
+    assert caught.value.status == 420 and caught.value.content == ""
+    refused = make_session(emu).post(
+        f"{emu.url}/__emulator__/inject_fault", json={"kind": "empty_body_error", "status": 500}
+    )
+    assert refused.status_code == 400 and "420" in refused.json()["error"]
+
+
+def test_bulk_job_free_text(emu: SalesforceEmulator, sf: Salesforce, make_session) -> None:
+    emu.inject_fault("bulk_job_free_text")
+    with pytest.raises(SalesforceOperationError, match="Retried more than thirty times"):
+        list(sf.bulk2.Account.query("SELECT Id FROM Account", wait=0))
+    client = sf.bulk2.Account._client
+    jobs = client.session.get(f"{sf.base_url}jobs/query", headers=sf.headers).json()["records"]
+    info = client.get_job(jobs[0]["id"], True)
+    assert (info["state"], info["errorMessage"]) == ("Failed", "Retried more than thirty times")
+    make_session(emu).post(
+        f"{emu.url}/__emulator__/inject_fault",
+        json={"kind": "bulk_job_free_text", "message": "Query job timed out after 10 minutes"},
+    )
+    with pytest.raises(SalesforceOperationError, match="timed out after 10 minutes"):
+        list(sf.bulk2.Account.query("SELECT Id FROM Account", wait=0))
     assert len(list(sf.bulk2.Account.query("SELECT Id FROM Account LIMIT 5", wait=0))) == 1

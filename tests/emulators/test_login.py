@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import time
+from collections.abc import Iterator
+
+import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -9,6 +14,7 @@ from simple_salesforce import Salesforce, SalesforceAuthenticationFailed, Salesf
 from simple_salesforce.login import token_login
 
 from dagplane.emulators.salesforce import SalesforceEmulator
+from dagplane.emulators.salesforce.auth import JWT_GRANT
 
 
 def _rsa_pair() -> tuple[str, bytes]:
@@ -137,7 +143,7 @@ def test_jwt_bearer_flow_checks_the_signature(make_session) -> None:
                 session=make_session(emu),
             )
         assert caught.value.code == "invalid_grant"
-        assert "bad signature" in caught.value.auth_message
+        assert caught.value.auth_message == "invalid assertion"
         with pytest.raises(SalesforceAuthenticationFailed), pytest.warns(UserWarning):
             Salesforce(
                 username="someone@else.example",
@@ -147,15 +153,124 @@ def test_jwt_bearer_flow_checks_the_signature(make_session) -> None:
             )
 
 
-def test_jwt_without_a_configured_key_accepts_any_signature(
-    emu: SalesforceEmulator, make_session
-) -> None:
+def test_jwt_without_a_configured_key_is_refused(emu: SalesforceEmulator, make_session) -> None:
+    """No certificate registered for the connected app: no assertion can be verified."""
     private, _ = _rsa_pair()
     creds = emu.credentials
-    sf = Salesforce(
-        username=creds["username"],
-        consumer_key=creds["client_id"],
-        privatekey=private,
-        session=make_session(emu),
+    with pytest.raises(SalesforceAuthenticationFailed) as caught:
+        Salesforce(
+            username=creds["username"],
+            consumer_key=creds["client_id"],
+            privatekey=private,
+            session=make_session(emu),
+        )
+    assert (caught.value.code, caught.value.auth_message) == ("invalid_grant", "invalid assertion")
+    assert emu.stats["logins"] == 0 and emu.stats["login_failures"] == 1
+
+
+def _assertion(private: str, **claims: object) -> str:
+    payload = {
+        "iss": "dagplane-emulator-client",
+        "sub": "demo@dagplane.example",
+        "aud": "https://login.salesforce.com",
+        "exp": int(time.time()) + 180,
+    }
+    payload.update(claims)
+    return jwt.encode({k: v for k, v in payload.items() if v is not None}, private, "RS256")
+
+
+@pytest.fixture(scope="module")
+def jwt_emu() -> Iterator[tuple[SalesforceEmulator, str]]:
+    private, public = _rsa_pair()
+    with SalesforceEmulator(records=100, jwt_public_key=public) as emu:
+        yield emu, private
+
+
+@pytest.mark.parametrize(
+    ("claims", "error", "description"),
+    [
+        ({}, None, None),
+        ({"aud": "https://test.salesforce.com"}, None, None),
+        ({"aud": "EMULATOR"}, None, None),
+        ({"aud": "https://login.example.com"}, "invalid_grant", "audience is invalid"),
+        ({"aud": None}, "invalid_grant", "audience is invalid"),
+        ({"iss": "someone-else"}, "invalid_client_id", "client identifier invalid"),
+        ({"exp": int(time.time()) - 60}, "invalid_grant", "expired authorization code"),
+        ({"exp": None}, "invalid_grant", "invalid assertion"),
+        ({"sub": "nobody@x.example"}, "invalid_grant", "user hasn't approved this consumer"),
+    ],
+)
+def test_jwt_claims_are_checked(
+    jwt_emu: tuple[SalesforceEmulator, str],
+    make_session,
+    claims: dict[str, object],
+    error: str | None,
+    description: str | None,
+) -> None:
+    emu, private = jwt_emu
+    if claims.get("aud") == "EMULATOR":
+        claims = {"aud": emu.url}
+    answer = make_session(emu).post(
+        "https://login.salesforce.com/services/oauth2/token",
+        data={"grant_type": JWT_GRANT, "assertion": _assertion(private, **claims)},
     )
-    assert sf.session_id and emu.stats["logins"] == 1
+    if error is None:
+        assert answer.status_code == 200 and answer.json()["instance_url"] == emu.url
+    else:
+        assert answer.status_code == 400
+        assert answer.json() == {"error": error, "error_description": description}
+
+
+def test_jwt_signed_by_another_key_is_an_invalid_assertion(
+    jwt_emu: tuple[SalesforceEmulator, str], make_session
+) -> None:
+    emu, _ = jwt_emu
+    other, _ = _rsa_pair()
+    answer = make_session(emu).post(
+        f"{emu.url}/services/oauth2/token",
+        data={"grant_type": JWT_GRANT, "assertion": _assertion(other)},
+    )
+    assert answer.json() == {"error": "invalid_grant", "error_description": "invalid assertion"}
+
+
+@pytest.mark.parametrize("domain", ["login", "test"])
+def test_client_credentials_are_refused_on_the_generic_login_hosts(
+    emu: SalesforceEmulator, make_session, domain: str
+) -> None:
+    """simple-salesforce itself refuses these domains; the connector's token_login call does not."""
+    creds = emu.credentials
+    pair = base64.b64encode(f"{creds['client_id']}:{creds['client_secret']}".encode()).decode()
+    with pytest.raises(SalesforceAuthenticationFailed) as caught:
+        token_login(
+            f"https://{domain}.salesforce.com/services/oauth2/token",
+            {"grant_type": "client_credentials"},
+            domain,
+            creds["client_id"],
+            {"Authorization": f"Basic {pair}"},
+            None,
+            make_session(emu),
+        )
+    assert (caught.value.code, caught.value.auth_message) == (
+        "invalid_grant",
+        "request not supported on this domain",
+    )
+    raw = make_session(emu).post(
+        f"https://{domain}.salesforce.com/services/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds["client_id"], creds["client_secret"]),
+    )
+    assert raw.status_code == 400
+    assert raw.json() == {
+        "error": "invalid_grant",
+        "error_description": "request not supported on this domain",
+    }
+
+
+def test_client_credentials_work_on_the_emulator_url(emu: SalesforceEmulator, make_session) -> None:
+    creds = emu.credentials
+    answer = make_session(emu).post(
+        f"{emu.url}/services/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds["client_id"], creds["client_secret"]),
+    )
+    assert answer.status_code == 200 and answer.json()["token_type"] == "Bearer"

@@ -186,3 +186,88 @@ def test_ids_have_key_prefixes_and_a_valid_checksum(store: Store) -> None:
     assert codec.parse(codec.make(123_456)) == 123_456
     assert codec.make_many(range(46_650, 46_660)) == [codec.make(i) for i in range(46_650, 46_660)]
     assert checksum("001A0000006Vm9r") == "IAC"
+
+
+@pytest.mark.parametrize(
+    ("soql", "message"),
+    [
+        (
+            "SELECT Id FROM Account WHERE CreatedDate > '2024-01-01T00:00:00Z'",
+            "value of filter criterion for field 'CreatedDate' must be of type dateTime and"
+            " should not be enclosed in quotes",
+        ),
+        (
+            "SELECT Id FROM Account WHERE CreatedDate > 2024-01-01",
+            "value of filter criterion for field 'CreatedDate' must be of type dateTime",
+        ),
+        (
+            "SELECT Id FROM Account WHERE Name = Acme",
+            "value of filter criterion for field 'Name' must be of type string and should be"
+            " enclosed in quotes",
+        ),
+        (
+            "SELECT Id FROM Account WHERE NumberOfEmployees = '5'",
+            "value of filter criterion for field 'NumberOfEmployees' must be of type integer and"
+            " should not be enclosed in quotes",
+        ),
+        (
+            "SELECT Id FROM Account WHERE IsDeleted = 'true'",
+            "value of filter criterion for field 'IsDeleted' must be of type boolean and should"
+            " not be enclosed in quotes",
+        ),
+    ],
+)
+def test_literals_of_the_wrong_kind_are_invalid_field(
+    store: Store, soql: str, message: str
+) -> None:
+    error = error_of(store, soql)
+    assert (error.status, error.code) == (400, "INVALID_FIELD")
+    assert error.message.endswith("\n" + message)
+    assert error.message.startswith(f"\n{soql}\n")
+
+
+def test_datetime_literals_need_a_zone_and_stay_unquoted(store: Store) -> None:
+    for literal in (
+        "2025-01-01T00:00:00Z",
+        "2025-01-01T01:00:00+01:00",
+        "2025-01-01T01:00:00+0100",
+    ):
+        plan = build_plan(store, f"SELECT Id FROM Account WHERE SystemModstamp >= {literal}", False)
+        assert (
+            plan.lo
+            == build_plan(
+                store,
+                "SELECT Id FROM Account WHERE SystemModstamp >= 2025-01-01T00:00:00.000Z",
+                False,
+            ).lo
+        )
+    error = error_of(store, "SELECT Id FROM Account WHERE SystemModstamp >= 2025-01-01T00:00:00")
+    assert error.code == "MALFORMED_QUERY"
+    error = error_of(store, "SELECT Id FROM Account WHERE CloseDate = TODAY")
+    assert error.code == "INVALID_FIELD"  # Account has no CloseDate
+    error = error_of(store, "SELECT Id FROM Opportunity WHERE CloseDate = someday")
+    assert (error.code, error.message.splitlines()[-1]) == (
+        "MALFORMED_QUERY",
+        "unexpected token: 'someday'",
+    )
+
+
+def test_string_escapes_follow_the_soql_reference() -> None:
+    query = parse(
+        r"SELECT Id FROM Account WHERE Name IN ('a\'b', 'c\\d', 'e\nf', 'g\Th', 'i\"j', '\u00e9')"
+    )
+    assert isinstance(query.where, InList)
+    assert [v.value for v in query.where.values] == ["a'b", "c\\d", "e\nf", "g\th", 'i"j', "é"]
+    assert [v.kind for v in query.where.values] == ["string"] * 6
+    with pytest.raises(ApiError) as caught:
+        parse(r"SELECT Id FROM Account WHERE Name = 'bad\q'")
+    assert caught.value.code == "MALFORMED_QUERY"
+    assert caught.value.message.endswith(r"Invalid string literal 'bad\q': illegal escape '\q'")
+
+
+def test_true_false_and_null_are_unquoted_keywords(store: Store) -> None:
+    won = rows(store, "SELECT Id FROM Opportunity WHERE IsWon = true")
+    lost = rows(store, "SELECT Id FROM Opportunity WHERE IsWon = FALSE")
+    assert len(won) + len(lost) == store.record_count("Opportunity")
+    nulls = rows(store, "SELECT Id FROM Account WHERE Industry = NULL")
+    assert 0 < len(nulls) < store.record_count("Account")

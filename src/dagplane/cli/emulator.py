@@ -23,9 +23,26 @@ def group() -> None:
     default=None,
     help="Where the TLS certificate and CA bundle are written (default: a temp folder).",
 )
-def salesforce(host: str, port: int, records: int, seed: int, state_dir: Path | None) -> int:
+@click.option(
+    "--csv-dialect",
+    type=click.Choice(["salesforce", "minimal"]),
+    default="salesforce",
+    show_default=True,
+    help='Bulk CSV as Salesforce writes it (every value quoted, null as "", 12.0 in int '
+    "fields), or dagplane's old minimal dialect.",
+)
+def salesforce(
+    host: str, port: int, records: int, seed: int, state_dir: Path | None, csv_dialect: str
+) -> int:
     """Serve a Salesforce REST, Bulk 2.0 and OAuth emulator over HTTPS until Ctrl-C."""
     from dagplane.emulators.salesforce import run_server
 
-    run_server(host=host, port=port, records=records, seed=seed, state_dir=state_dir)
+    run_server(
+        host=host,
+        port=port,
+        records=records,
+        seed=seed,
+        state_dir=state_dir,
+        csv_dialect=csv_dialect,
+    )
     return 0

@@ -24,6 +24,12 @@ simple-salesforce builds login URLs as ``https://<domain>.salesforce.com``; poin
 emulator with ``scratch_url`` (SOAP), or call ``simple_salesforce.login.token_login`` with
 ``f"{emu.url}/services/oauth2/token"`` (OAuth flows). The login URL is the instance URL.
 
+Responses follow what Salesforce sends, each behaviour naming the public document it follows
+in a comment: Bulk results fully quoted with Java-style numbers (``csv_dialect="minimal"`` keeps
+the older minimally quoted CSV), gzip when the client accepts it, documented job info keys and
+lifecycle errors, SOQL literal rules, OAuth checks (JWT signature, iss, sub, aud, exp; client
+credentials only on My Domain).
+
 Seeded stamps rise with the record number over the two years before 2026-01-01T00:00:00Z
 (fixed, so runs are reproducible); a ``SystemModstamp``/``LastModifiedDate`` window jumps to
 its first record arithmetically. Changed records are stamped with the current time.

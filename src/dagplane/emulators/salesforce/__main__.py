@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from .cli import run_server
+from .formats import CSV_DIALECTS
 from .schema import KEY_PREFIXES
 
 
@@ -35,6 +36,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--state-dir", type=Path, default=None, help="where the PEM files go")
+    parser.add_argument(
+        "--csv-dialect",
+        choices=CSV_DIALECTS,
+        default="salesforce",
+        help="Bulk results CSV: as Salesforce writes it (default) or the older minimal quoting",
+    )
     args = parser.parse_args(argv)
     run_server(
         host=args.host,
@@ -43,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
         state_dir=args.state_dir,
         records_per_object=dict(args.object_records) or None,
+        csv_dialect=args.csv_dialect,
     )
 
 

@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 ORG_ID = "00DDn0000000001EAA"
 USER_ID = "005Dn0000000000IAA"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+# The generic login hosts; every other host (the emulator's own URL included) is My Domain.
+LOGIN_HOSTS = ("login.salesforce.com", "test.salesforce.com")
 _LOGIN_MESSAGE = "Invalid username, password, security token; or user locked out."
 _SOAP_NS = 'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"'
 
@@ -104,9 +106,14 @@ class Sessions:
         )
 
     def oauth_token(
-        self, form: dict[str, str], authorization: str | None, base_url: str
+        self, form: dict[str, str], authorization: str | None, base_url: str, host: str = ""
     ) -> tuple[int, dict[str, Any]]:
-        """Answer ``/services/oauth2/token``: (HTTP status, JSON body)."""
+        """Answer ``/services/oauth2/token``: (HTTP status, JSON body).
+
+        ``host`` is the request's Host header: the client credentials flow works only on the
+        org's My Domain, not on the generic login hosts.
+        """
+        host = host.rsplit(":", 1)[0].lower() if host.count(":") == 1 else host.lower()
         creds = self.credentials
         grant = form.get("grant_type", "")
         if grant == "password":
@@ -123,6 +130,12 @@ class Sessions:
                     "error_description": "authentication failure",
                 }
         elif grant == "client_credentials":
+            if host in LOGIN_HOSTS:
+                # Salesforce Help, "OAuth 2.0 Client Credentials Flow for Server-to-Server
+                # Integration": the token request goes to the My Domain login URL; the generic
+                # hosts answer this (pozil/pub-sub-api-node-client issue #58).
+                description = "request not supported on this domain"
+                return 400, {"error": "invalid_grant", "error_description": description}
             client = (form.get("client_id"), form.get("client_secret"))
             if authorization and authorization.lower().startswith("basic "):
                 decoded = base64.b64decode(authorization[6:]).decode(errors="replace")
@@ -131,9 +144,10 @@ class Sessions:
                 description = "invalid client credentials"
                 return 400, {"error": "invalid_client", "error_description": description}
         elif grant == JWT_GRANT:
-            problem = self._jwt_problem(form.get("assertion", ""))
+            audiences = {*(f"https://{h}" for h in LOGIN_HOSTS), base_url, f"https://{host}"}
+            problem = self._jwt_problem(form.get("assertion", ""), audiences)
             if problem:
-                return 400, {"error": "invalid_grant", "error_description": problem}
+                return 400, {"error": problem[0], "error_description": problem[1]}
         else:
             description = "grant type not supported"
             return 400, {"error": "unsupported_grant_type", "error_description": description}
@@ -147,29 +161,50 @@ class Sessions:
             "signature": base64.b64encode(secrets.token_bytes(32)).decode(),
         }
 
-    def _jwt_problem(self, assertion: str) -> str | None:
-        """Why a JWT bearer assertion is refused, or None if it is accepted."""
+    def _jwt_problem(self, assertion: str, audiences: set[str]) -> tuple[str, str] | None:
+        """Why a JWT bearer assertion is refused, as (error, description), or None if valid.
+
+        Salesforce Help, "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration": the JWT
+        is signed with RS256 by the certificate uploaded to the connected app; ``iss`` is its
+        client id, ``sub`` the username, ``aud`` https://login.salesforce.com,
+        https://test.salesforce.com or the site's URL, ``exp`` a few minutes ahead. The
+        descriptions are the ones Salesforce answers with, as clients report them: "client
+        identifier invalid" (omniphx/forrest issue #184), "invalid assertion"
+        (frankkessler/salesforce-laravel-oauth2-rest issue #68), "audience is invalid"
+        (forcedotcom/cli issue #3325), "expired authorization code" (Salesforce Stack
+        Exchange, "Specifying an expiration date/time when creating a JWT"), "user hasn't
+        approved this consumer" (restforce/restforce issue #674).
+        """
+        invalid = ("invalid_grant", "invalid assertion")
         try:
             head, body, signature = assertion.split(".")
             header, claims = json.loads(_b64url(head)), json.loads(_b64url(body))
         except ValueError:
-            return "invalid assertion"
-        if header.get("alg") != "RS256":
-            return "invalid assertion: algorithm must be RS256"
+            return invalid
+        if not isinstance(header, dict) or not isinstance(claims, dict):
+            return invalid
         if claims.get("iss") != self.credentials.client_id:
-            return "invalid_client_id"
+            return "invalid_client_id", "client identifier invalid"
+        # Without a registered certificate no signature can be checked: refuse, as an org
+        # whose connected app has no certificate does.
+        if header.get("alg") != "RS256" or not isinstance(self._key, rsa.RSAPublicKey):
+            return invalid
+        try:
+            self._key.verify(
+                _b64url(signature), f"{head}.{body}".encode(), padding.PKCS1v15(), hashes.SHA256()
+            )
+        except (InvalidSignature, ValueError):
+            return invalid
+        audience = claims.get("aud")
+        given = audience if isinstance(audience, list) else [audience]
+        if not any(isinstance(a, str) and a.rstrip("/") in audiences for a in given):
+            return "invalid_grant", "audience is invalid"
+        try:
+            expires = float(claims["exp"])
+        except (KeyError, TypeError, ValueError):
+            return invalid
+        if expires < time.time():
+            return "invalid_grant", "expired authorization code"
         if claims.get("sub") != self.credentials.username:
-            return "user hasn't approved this consumer"
-        if float(claims.get("exp", time.time() + 1)) < time.time():
-            return "expired authorization code"
-        if isinstance(self._key, rsa.RSAPublicKey):
-            try:
-                self._key.verify(
-                    _b64url(signature),
-                    f"{head}.{body}".encode(),
-                    padding.PKCS1v15(),
-                    hashes.SHA256(),
-                )
-            except (InvalidSignature, ValueError):
-                return "invalid assertion: bad signature"
+            return "invalid_grant", "user hasn't approved this consumer"
         return None

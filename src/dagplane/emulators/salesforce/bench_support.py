@@ -15,16 +15,23 @@ from .errors import EmulatorError
 
 
 def start_emulator_process(
-    *, rows: int, state_dir: Path, seed: int = 0, timeout: float = 30.0
+    *,
+    rows: int,
+    state_dir: Path,
+    seed: int = 0,
+    timeout: float = 30.0,
+    csv_dialect: str = "salesforce",
 ) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
     """Serve ``rows`` Accounts (and a few other records) from a child process on a free port.
+
+    ``csv_dialect`` picks how Bulk results are written (see ``formats.py``).
 
     Returns the process (terminate it when done) and the ``SALESFORCE_*`` environment variables
     dagplane's Salesforce connector reads to log in to it with username, password and token.
     """
     command = [sys.executable, "-m", "dagplane.emulators.salesforce", "--port", "0"]
     command += ["--records", "1000", "--object-records", f"Account={rows}", "--seed", str(seed)]
-    command += ["--state-dir", str(state_dir)]
+    command += ["--state-dir", str(state_dir), "--csv-dialect", csv_dialect]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE)
     assert proc.stdout is not None
     printed = b""

@@ -145,7 +145,10 @@ class FieldBuilder:
             values = [round(rng.uniform(low, high)) for _ in range(509)]
         else:
             values = [round(rng.uniform(low, high), scale) for _ in range(509)]
-        self.add(name, ftype, self.pool(name, values, 0.05), precision=precision, scale=scale)
+        if ftype == "int":  # an integer field has digits, no precision or scale
+            self.add(name, ftype, self.pool(name, values, 0.05), digits=precision)
+        else:
+            self.add(name, ftype, self.pool(name, values, 0.05), precision=precision, scale=scale)
 
     def reference(self, name: str, target: str, relationship: str | None = None) -> None:
         """Ids of seeded ``target`` records; drawn from a pool when there are few of them."""

@@ -11,6 +11,17 @@ from .schema import KEY_PREFIXES, SEED_END_MS, SEED_SPAN_MS, ObjectSchema
 
 _INDUSTRIES = ["Agriculture", "Banking", "Chemicals", "Education", "Energy", "Retail", "Media"]
 _LEAD_SOURCES = ["Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"]
+# Fields a record cannot be saved without (describe ``nillable`` false): the fields the Object
+# Reference for the Salesforce Platform ("Account", "Contact", ...) lists without the Nillable
+# property, besides Id, OwnerId, the audit fields and booleans (set where they are built).
+_REQUIRED = {
+    "Account": ("Name",),
+    "Contact": ("LastName", "Name"),
+    "Opportunity": ("Name", "StageName", "CloseDate"),
+    "Lead": ("LastName", "Name", "Company", "Status"),
+    "Case": ("CaseNumber",),
+    "User": ("Username", "LastName", "Name", "Alias", "Email", "TimeZoneSidKey"),
+}
 _STAGES = ["Prospecting", "Qualification", "Needs Analysis", "Proposal", "Closed Won"]
 
 
@@ -163,5 +174,8 @@ def build_objects(seed: int, counts: dict[str, int]) -> dict[str, ObjectSchema]:
         if name != "User":
             b.reference("OwnerId", "User", "Owner")
         b.system()
+        for spec in b.fields:
+            if spec.name in _REQUIRED.get(name, ()) or spec.name == "OwnerId":
+                spec.nillable = False
         objects[name] = ObjectSchema(name, counts[name], b.fields)
     return objects

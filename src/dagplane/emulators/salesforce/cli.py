@@ -18,8 +18,13 @@ def run_server(
     seed: int,
     state_dir: Path | None,
     records_per_object: dict[str, int] | None = None,
+    csv_dialect: str = "salesforce",
 ) -> None:
-    """Serve until Ctrl-C or SIGTERM; prints the URL, the CA bundle and the demo username."""
+    """Serve until Ctrl-C or SIGTERM; prints the URL, the CA bundle and the demo username.
+
+    ``csv_dialect`` is ``"salesforce"`` (Bulk results as Salesforce writes them) or
+    ``"minimal"`` (the older, minimally quoted CSV).
+    """
     stopped = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -32,6 +37,7 @@ def run_server(
         port=port,
         state_dir=state_dir,
         records_per_object=records_per_object,
+        csv_dialect=csv_dialect,
     )
     previous = signal.signal(signal.SIGTERM, stop)
     try:
@@ -41,6 +47,7 @@ def run_server(
             print(f"  CA bundle: {emu.ca_bundle}", flush=True)
             print(f"  username:  {emu.credentials['username']}", flush=True)
             print(f"  records:   {counts}", flush=True)
+            print(f"  Bulk CSV:  {emu.csv_dialect} dialect", flush=True)
             print("Press Ctrl-C to stop.", flush=True)
             while not stopped.wait(0.5):
                 pass

@@ -1,15 +1,17 @@
 """Bulk API 2.0 CSV pages, written column by column for speed.
 
-Consecutive pool-drawn fields of a query repeat with ``PERIOD``, so their joined text is
-precomputed once per job for each residue and copied by slicing; ids of a record range are
-sliced from a table too. Only overlay rows (changed records) are formatted one by one.
+Consecutive pool-drawn fields of a query repeat with ``PERIOD``, so their joined cells are
+precomputed once per job for each residue (each pool value formatted and quoted once) and
+copied by slicing; ids and stamps of a record range are built with their quotes in one pass.
+Only overlay rows (changed records) are formatted one by one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .fields import PERIOD, ConstGen, FieldSpec, PoolGen, csv_quote, to_csv_text
+from .fields import PERIOD, ConstGen, FieldSpec, PoolGen
+from .formats import CsvDialect
 from .query import Segment
 
 
@@ -29,9 +31,10 @@ def _periodic(table: list[str], indexes: Sequence[int]) -> list[str]:
 class CsvWriter:
     """Turns pages of one query's rows into CSV bytes (header line first)."""
 
-    def __init__(self, fields: list[FieldSpec], delimiter: str, newline: str) -> None:
-        self.fields, self.delimiter, self.newline = fields, delimiter, newline
-        self.header = delimiter.join(spec.name for spec in fields)
+    def __init__(self, fields: list[FieldSpec], dialect: CsvDialect, newline: str) -> None:
+        self.fields, self.dialect, self.newline = fields, dialect, newline
+        self.delimiter = dialect.delimiter
+        self.header = dialect.header(spec.name for spec in fields)
         # Each part is either a precomputed periodic table or a field computed per page.
         self.parts: list[list[str] | FieldSpec] = []
         run: list[FieldSpec] = []
@@ -49,9 +52,9 @@ class CsvWriter:
         columns = []
         for spec in run:
             if isinstance(spec.gen, PoolGen):
-                columns.append(spec.gen.period_cells(spec.type, self.delimiter))
+                columns.append(spec.gen.period_cells(spec.type, self.dialect))
             else:
-                columns.append(spec.gen.csv_column(spec.type, range(PERIOD), self.delimiter))
+                columns.append(spec.gen.csv_column(spec.type, range(PERIOD), self.dialect))
         return list(map(self.delimiter.join, zip(*columns, strict=True)))
 
     def _seeded_lines(self, indexes: Sequence[int]) -> list[str]:
@@ -63,7 +66,7 @@ class CsvWriter:
                 continue
             column = shared.get(id(part.gen))
             if column is None:
-                column = part.gen.csv_column(part.type, indexes, self.delimiter)
+                column = part.gen.csv_column(part.type, indexes, self.dialect)
                 shared[id(part.gen)] = column
             columns.append(column)
         if len(columns) == 1:
@@ -72,14 +75,12 @@ class CsvWriter:
 
     def page(self, segments: list[Segment]) -> bytes:
         """The CSV body of one page of rows."""
-        delimiter = self.delimiter
+        cell = self.dialect.cell
         lines = [self.header]
         for segment in segments:
             if isinstance(segment, dict):
-                cells = (
-                    csv_quote(to_csv_text(s.type, segment[s.name]), delimiter) for s in self.fields
-                )
-                lines.append(delimiter.join(cells))
+                row = segment
+                lines.append(self.delimiter.join(cell(s.type, row[s.name]) for s in self.fields))
             else:
                 lines += self._seeded_lines(segment)
         lines.append("")

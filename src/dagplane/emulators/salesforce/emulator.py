@@ -17,6 +17,7 @@ from .custom import custom_field
 from .data import Store
 from .errors import EmulatorError, EmulatorUsageError
 from .faults import Faults
+from .formats import CSV_DIALECTS
 from .handler import EmulatorServer
 from .ids import MAX_RECORDS
 from .jobs import BulkJobs, QueryCursors
@@ -42,7 +43,10 @@ _LOG_SIZE = 10_000
 class SalesforceEmulator:
     """A local Salesforce org over HTTPS that the unmodified simple-salesforce client can use.
 
-    Usable as a context manager; ``start()`` serves from a background thread.
+    Usable as a context manager; ``start()`` serves from a background thread. Bulk results
+    are written as Salesforce writes them (``csv_dialect="salesforce"``: every cell quoted,
+    Java-style numbers) unless ``csv_dialect="minimal"`` asks for the older, minimally quoted
+    dialect (see ``formats.py``).
     """
 
     def __init__(
@@ -59,12 +63,18 @@ class SalesforceEmulator:
         jwt_public_key: bytes | str | None = None,
         bulk_in_progress_polls: int = 0,
         query_batch_size: int = 2000,
+        csv_dialect: str = "salesforce",
     ) -> None:
         unknown = set(records_per_object or {}) - set(KEY_PREFIXES)
         if unknown:
             raise EmulatorUsageError(
                 f"unknown objects {sorted(unknown)}; known: {list(KEY_PREFIXES)}"
             )
+        if csv_dialect not in CSV_DIALECTS:
+            raise EmulatorUsageError(
+                f"unknown csv_dialect {csv_dialect!r}; known: {list(CSV_DIALECTS)}"
+            )
+        self.csv_dialect = csv_dialect
         self._counts = split_records(records, records_per_object)
         if any(not 0 <= n < MAX_RECORDS for n in self._counts.values()):
             raise EmulatorUsageError(f"record counts must be within 0..{MAX_RECORDS - 1}")

@@ -23,13 +23,20 @@ class ApiError(Exception):
     """
 
     def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        *,
+        empty_body: bool = False,
     ) -> None:
         super().__init__(f"{code}: {message}")
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.empty_body = empty_body  # answer with no body at all (the empty_body_error fault)
 
     def body(self) -> list[dict[str, str]]:
         """The JSON error body Salesforce sends."""

@@ -1,22 +1,34 @@
 """Faults a test can inject: each kind fires on the next ``count`` matching requests.
 
-=================  ==========================================================  =================
-kind               effect                                                      options
-=================  ==========================================================  =================
-expire_session     401 INVALID_SESSION_ID; the session used is revoked, so a
-                   client must log in again (each call that fires revokes one)  -
-rate_limit         403 REQUEST_LIMIT_EXCEEDED                                  -
-http_429           HTTP 429 with ``Retry-After``                               retry_after=1
-server_error       5xx with an UNKNOWN_EXCEPTION / SERVER_UNAVAILABLE body      status=503
-query_timeout      400 QUERY_TIMEOUT (REST) or a Failed Bulk job, only for     max_window_seconds
-                   queries whose SystemModstamp window is wider than that      =86400
-slow_page          a query page (REST or Bulk results) is delayed              delay=1.0
-truncated_page     a Bulk results body is cut short; Sforce-NumberOfRecords    fraction=0.5
-                   still announces the full page
-malformed_page     a Bulk CSV page gets a broken row (stray quote, one cell
-                   missing); a REST query page gets invalid JSON               -
-bulk_job_failed    the next Bulk query job ends ``Failed`` with errorMessage   message=...
-=================  ==========================================================  =================
+==================  ========================================================  ==================
+kind                effect                                                    options
+==================  ========================================================  ==================
+expire_session      401 INVALID_SESSION_ID; the session used is revoked, so
+                    a client must log in again (each firing revokes one)      -
+rate_limit          403 REQUEST_LIMIT_EXCEEDED                                -
+http_429            HTTP 429 with ``Retry-After``                             retry_after=1
+server_error        5xx with an UNKNOWN_EXCEPTION / SERVER_UNAVAILABLE body    status=503
+empty_body_error    an API call answered with this HTTP status and an EMPTY   status=420
+                    body (no JSON error list), as a proxy may answer; 420
+                    or 406
+query_timeout       400 QUERY_TIMEOUT (REST) or a Failed Bulk job, only for   max_window_seconds
+                    queries whose SystemModstamp window is wider than that    =86400
+slow_page           a query page (REST or Bulk results) is delayed            delay=1.0
+truncated_page      a Bulk results body is cut short; Sforce-NumberOfRecords  fraction=0.5
+                    still announces the full page
+malformed_page      a Bulk CSV page gets a broken row (stray quote, one cell
+                    missing); a REST query page gets invalid JSON             -
+nul_bytes           a NUL character inside a text value (Name, Description,
+                    ...) of the first row of the next page: ``\x00`` in Bulk
+                    CSV, ``\u0000`` in REST JSON (one firing per page)        -
+bulk_job_failed     the next Bulk query job ends ``Failed`` with errorMessage message=...
+bulk_job_free_text  the next Bulk query job ends ``Failed`` with a free-text   message="Retried
+                    errorMessage that has no ``CODE:`` prefix                 more than thirty
+                                                                              times"
+==================  ========================================================  ==================
+
+The default free-text message is the one the Bulk API Developer Guide, "How Bulk Queries Are
+Processed", names for a bulk query whose results could not be retrieved.
 """
 
 from __future__ import annotations
@@ -38,7 +50,11 @@ FAULT_OPTIONS: dict[str, dict[str, Any]] = {
     "truncated_page": {"fraction": 0.5},
     "malformed_page": {},
     "bulk_job_failed": {"message": "InternalServerError: the job could not be completed"},
+    "bulk_job_free_text": {"message": "Retried more than thirty times"},
+    "nul_bytes": {},
+    "empty_body_error": {"status": 420},
 }
+EMPTY_BODY_STATUSES = (420, 406)
 FAULT_KINDS = tuple(FAULT_OPTIONS)
 
 
@@ -66,6 +82,8 @@ class Faults:
             raise EmulatorUsageError(f"fault {kind!r} has no option(s) {sorted(unknown)}")
         if count < 1:
             raise EmulatorUsageError("count must be at least 1")
+        if kind == "empty_body_error" and options.get("status", 420) not in EMPTY_BODY_STATUSES:
+            raise EmulatorUsageError(f"empty_body_error status is one of {EMPTY_BODY_STATUSES}")
         with self._lock:
             self._armed[kind] = Fault(kind, count, {**FAULT_OPTIONS[kind], **options})
 

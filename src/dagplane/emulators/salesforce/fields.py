@@ -1,89 +1,68 @@
-"""Field metadata, value formatting (CSV / JSON) and the seeded value generators.
+"""Field metadata and the seeded value generators.
 
-Internal value representation: datetime = int epoch milliseconds (UTC), date = "YYYY-MM-DD",
-time = "HH:MM:SS.sssZ", numbers = int/float, boolean = bool, text types = str, null = None.
-A generator computes the value of record ``i`` from ``i`` alone, so nothing is stored.
+A generator computes the value of record ``i`` from ``i`` alone, so nothing is stored. How
+values are written (CSV dialects, JSON, datetimes) lives in ``formats.py``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .formats import (
+    NUMERIC_TYPES,
+    CsvDialect,
+    csv_quote,
+    day_text,
+    format_datetime,
+    parse_datetime,
+    to_json_value,
+    whole_second_clock,
+)
 from .ids import IdCodec
 
-_EPOCH = dt.date(1970, 1, 1)
-_DAY_MS = 86_400_000
-_days: dict[int, str] = {}
-_times_of_day: list[str] = []
-_clock: list[str] = []
+__all__ = [
+    "COMPOUND_TYPES",
+    "NUMERIC_TYPES",
+    "PERIOD",
+    "SOAP_TYPES",
+    "ConstGen",
+    "FieldSpec",
+    "Generator",
+    "IdGen",
+    "NumberedGen",
+    "PoolGen",
+    "ReferenceGen",
+    "StampGen",
+    "compound_key",
+    "csv_quote",
+    "format_datetime",
+    "parse_datetime",
+    "to_json_value",
+]
+
 COMPOUND_TYPES = frozenset({"address", "location"})
+_LENGTH_TYPES = frozenset(
+    {"id", "reference", "base64", "string", "textarea", "picklist", "multipicklist"}
+    | {"email", "phone", "url", "combobox"}
+)
+TEXT_TYPES = frozenset(
+    {"string", "textarea", "picklist", "multipicklist", "email", "phone", "url", "combobox"}
+)
 # Pool-drawn values repeat with this period (a prime), so whole runs of such cells can be
 # precomputed once per query shape and then copied by slicing (see ``csvout.py``).
 PERIOD = 16_381
-NUMERIC_TYPES = frozenset({"int", "double", "currency", "percent"})
 
 
-def _day(days: int) -> str:
-    text = _days.get(days)
-    if text is None:
-        text = _days[days] = (_EPOCH + dt.timedelta(days=days)).isoformat()
-    return text
+_quoted: list[str] = []
 
 
-def _time_of_day(seconds: int) -> str:
-    if not _times_of_day:
-        _times_of_day.extend(
-            f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)
-        )
-    return _times_of_day[seconds]
-
-
-def _whole_second_clock() -> list[str]:
-    """``HH:MM:SS.000Z`` for every second of a day."""
-    if not _clock:
-        _time_of_day(0)
-        _clock.extend(f"{t}.000Z" for t in _times_of_day)
-    return _clock
-
-
-def format_datetime(ms: int, zone: str = "Z") -> str:
-    """``2024-01-31T12:00:00.000Z`` (Bulk CSV) or with ``zone="+0000"`` (REST JSON)."""
-    days, rest = divmod(ms, _DAY_MS)
-    seconds, millis = divmod(rest, 1000)
-    return f"{_day(days)}T{_time_of_day(seconds)}.{millis:03d}{zone}"
-
-
-def to_csv_text(ftype: str, value: Any) -> str:
-    """A value as Bulk API 2.0 writes it in CSV, before quoting."""
-    if value is None:
-        return ""
-    if ftype == "datetime":
-        return format_datetime(value)
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return str(value)
-
-
-def to_json_value(ftype: str, value: Any) -> Any:
-    """A value as the REST API writes it in JSON."""
-    if value is None:
-        return None
-    if ftype == "datetime":
-        return format_datetime(value, "+0000")
-    return value
-
-
-def csv_quote(text: str, delimiter: str) -> str:
-    """Quote a CSV cell if it needs it (RFC 4180 style, like Salesforce)."""
-    if delimiter in text or '"' in text or "\n" in text or "\r" in text:
-        return '"' + text.replace('"', '""') + '"'
-    return text
+def _quoted_clock() -> list[str]:
+    """``HH:MM:SS.000Z"`` for every second of a day (the closing quote included)."""
+    if not _quoted:
+        _quoted.extend(f'{t}"' for t in whole_second_clock())
+    return _quoted
 
 
 class Generator:
@@ -92,9 +71,9 @@ class Generator:
     def value(self, i: int) -> Any:
         raise NotImplementedError
 
-    def csv_column(self, ftype: str, indexes: Sequence[int], delimiter: str) -> list[str]:
+    def csv_column(self, ftype: str, indexes: Sequence[int], dialect: CsvDialect) -> list[str]:
         """Quoted CSV cells for many records; subclasses override the slow generic path."""
-        return [csv_quote(to_csv_text(ftype, self.value(i)), delimiter) for i in indexes]
+        return [dialect.cell(ftype, self.value(i)) for i in indexes]
 
 
 class ConstGen(Generator):
@@ -106,8 +85,8 @@ class ConstGen(Generator):
     def value(self, i: int) -> Any:
         return self.constant
 
-    def csv_column(self, ftype: str, indexes: Sequence[int], delimiter: str) -> list[str]:
-        return [csv_quote(to_csv_text(ftype, self.constant), delimiter)] * len(indexes)
+    def csv_column(self, ftype: str, indexes: Sequence[int], dialect: CsvDialect) -> list[str]:
+        return [dialect.cell(ftype, self.constant)] * len(indexes)
 
 
 class PoolGen(Generator):
@@ -116,22 +95,22 @@ class PoolGen(Generator):
     def __init__(self, pool: Sequence[Any], step: int, offset: int) -> None:
         self.pool = list(pool)
         self.step, self.offset = step, offset
-        self._cells: dict[tuple[str, str], list[str]] = {}
+        self._cells: dict[tuple[str, CsvDialect], list[str]] = {}
 
     def value(self, i: int) -> Any:
         return self.pool[(i % PERIOD * self.step + self.offset) % len(self.pool)]
 
-    def period_cells(self, ftype: str, delimiter: str) -> list[str]:
-        """The quoted CSV cells of residues ``0 .. PERIOD-1``."""
-        cells = self._cells.get((ftype, delimiter))
+    def period_cells(self, ftype: str, dialect: CsvDialect) -> list[str]:
+        """The quoted CSV cells of residues ``0 .. PERIOD-1`` (each pool value formatted once)."""
+        cells = self._cells.get((ftype, dialect))
         if cells is None:
-            pool = [csv_quote(to_csv_text(ftype, v), delimiter) for v in self.pool]
+            pool = [dialect.cell(ftype, v) for v in self.pool]
             a, b, n = self.step, self.offset, len(pool)
-            cells = self._cells[(ftype, delimiter)] = [pool[(r * a + b) % n] for r in range(PERIOD)]
+            cells = self._cells[(ftype, dialect)] = [pool[(r * a + b) % n] for r in range(PERIOD)]
         return cells
 
-    def csv_column(self, ftype: str, indexes: Sequence[int], delimiter: str) -> list[str]:
-        cells = self.period_cells(ftype, delimiter)
+    def csv_column(self, ftype: str, indexes: Sequence[int], dialect: CsvDialect) -> list[str]:
+        cells = self.period_cells(ftype, dialect)
         return [cells[i % PERIOD] for i in indexes]
 
 
@@ -145,13 +124,13 @@ class NumberedGen(Generator):
         k = i * self.step
         return f"{self.heads[k % len(self.heads)]}{i}{self.tails[k % len(self.tails)]}"
 
-    def csv_column(self, ftype: str, indexes: Sequence[int], delimiter: str) -> list[str]:
+    def csv_column(self, ftype: str, indexes: Sequence[int], dialect: CsvDialect) -> list[str]:
         heads, tails, a = self.heads, self.tails, self.step
         nh, nt = len(heads), len(tails)
-        cells = [f"{heads[i * a % nh]}{i}{tails[i * a % nt]}" for i in indexes]
-        if any(delimiter in t or '"' in t for t in (*heads, *tails)):
-            cells = [csv_quote(c, delimiter) for c in cells]
-        return cells
+        if any(dialect.delimiter in t or '"' in t for t in (*heads, *tails)):
+            return [dialect.quote(f"{heads[i * a % nh]}{i}{tails[i * a % nt]}") for i in indexes]
+        q = '"' if dialect.full else ""
+        return [f"{q}{heads[i * a % nh]}{i}{tails[i * a % nt]}{q}" for i in indexes]
 
 
 class IdGen(Generator):
@@ -163,8 +142,8 @@ class IdGen(Generator):
     def value(self, i: int) -> str:
         return self.codec.make(i)
 
-    def csv_column(self, ftype: str, indexes: Sequence[int], delimiter: str) -> list[str]:
-        return self.codec.make_many(indexes)
+    def csv_column(self, ftype: str, indexes: Sequence[int], dialect: CsvDialect) -> list[str]:
+        return self.codec.make_many(indexes, '"' if dialect.full else "")
 
 
 class ReferenceGen(Generator):
@@ -179,11 +158,11 @@ class ReferenceGen(Generator):
             return None
         return self.codec.make((i * self.step + self.offset) % self.count)
 
-    def csv_column(self, ftype: str, indexes: Sequence[int], delimiter: str) -> list[str]:
+    def csv_column(self, ftype: str, indexes: Sequence[int], dialect: CsvDialect) -> list[str]:
         if not self.count:
-            return [""] * len(indexes)
+            return [dialect.cell(ftype, None)] * len(indexes)
         a, b, n = self.step, self.offset, self.count
-        return self.codec.make_many([(i * a + b) % n for i in indexes])
+        return self.codec.make_many([(i * a + b) % n for i in indexes], '"' if dialect.full else "")
 
 
 class StampGen(Generator):
@@ -229,7 +208,7 @@ class StampGen(Generator):
             )
         return self._lags
 
-    def csv_column(self, ftype: str, indexes: Sequence[int], delimiter: str) -> list[str]:
+    def csv_column(self, ftype: str, indexes: Sequence[int], dialect: CsvDialect) -> list[str]:
         if not indexes:
             return []
         if isinstance(indexes, range) and indexes.step == 1 and self.step:
@@ -244,8 +223,9 @@ class StampGen(Generator):
             pairs = zip(seconds, indexes, strict=True)
             seconds = [s - lags[i % PERIOD] for s, i in pairs]
         first_day = min(seconds) // 86400
-        days = [_day(d) + "T" for d in range(first_day, max(seconds) // 86400 + 1)]
-        clock = _whole_second_clock()
+        q = '"' if dialect.full else ""
+        days = [f"{q}{day_text(d)}T" for d in range(first_day, max(seconds) // 86400 + 1)]
+        clock = whole_second_clock() if not q else _quoted_clock()
         return [days[s // 86400 - first_day] + clock[s % 86400] for s in seconds]
 
 
@@ -260,6 +240,7 @@ class FieldSpec:
     length: int = 0
     precision: int = 0
     scale: int = 0
+    digits: int = 0
     nillable: bool = True
     custom: bool = False
     reference_to: tuple[str, ...] = ()
@@ -275,17 +256,28 @@ class FieldSpec:
         return self.type in COMPOUND_TYPES
 
     def describe(self) -> dict[str, Any]:
-        """The field entry of an sObject describe response."""
+        """The field entry of an sObject describe response.
+
+        Facets as the Apex Reference Guide, "DescribeFieldResult Class", and the Visualforce
+        Developer Guide, "Field Schema Details Available Using $ObjectType", define them:
+        ``digits`` only for integer fields (zero otherwise), ``precision``/``scale`` for
+        double, currency and percent, ``length`` in characters for text fields and
+        ``byteLength`` in bytes for variable-length ones (ids count one byte a character,
+        other text up to three bytes, the UTF-8 maximum Salesforce reserves).
+        """
+        fractional = self.type in NUMERIC_TYPES and self.type != "int"
+        length = self.length if self.type in _LENGTH_TYPES else 0
+        byte_length = length if self.type in ("id", "reference", "base64") else length * 3
         return {
             "name": self.name,
             "label": self.label,
             "type": self.type,
             "soapType": self.soap_type,
-            "length": self.length,
-            "byteLength": self.length * 3,
-            "precision": self.precision,
-            "scale": self.scale,
-            "digits": 9 if self.type == "int" else 0,
+            "length": length,
+            "byteLength": byte_length,
+            "precision": self.precision if fractional else 0,
+            "scale": self.scale if fractional else 0,
+            "digits": self.digits if self.type == "int" else 0,
             "nillable": self.nillable,
             "custom": self.custom,
             "calculated": False,
@@ -324,31 +316,6 @@ SOAP_TYPES: dict[str, str] = {
     "address": "urn:address",
     "location": "urn:location",
 }
-
-
-_DATETIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})$"
-)
-
-
-def parse_datetime(text: str) -> int | None:
-    """Epoch ms of ``2024-01-01T00:00:00Z`` / ``...00.000+0000`` / ``...+02:00``, else None."""
-    match = _DATETIME.match(text)
-    if not match:
-        return None
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    try:
-        moment = dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
-    except ValueError:
-        return None
-    offset = 0
-    if zone != "Z":
-        sign = -1 if zone[0] == "-" else 1
-        digits = zone[1:].replace(":", "")
-        offset = sign * (int(digits[:2]) * 60 + int(digits[2:])) * 60_000
-    millis = int((fraction or "0")[:3].ljust(3, "0"))
-    epoch = (moment - dt.datetime(1970, 1, 1)) // dt.timedelta(milliseconds=1)
-    return epoch + millis - offset
 
 
 def compound_key(compound: str, component: str) -> str:

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .encoding import accepts_gzip, gzip_bytes
 from .errors import ApiError
 from .server import ROUTES, Endpoint, Request, Response
 
@@ -58,10 +59,20 @@ def check_api_call(req: Request) -> None:
     if too_many := emu.faults.take("http_429"):
         retry = {"Retry-After": str(too_many["retry_after"])}
         raise ApiError(429, "REQUEST_LIMIT_EXCEEDED", "Too many concurrent requests.", retry)
+    if empty := emu.faults.take("empty_body_error"):
+        raise ApiError(int(empty["status"]), "", "", empty_body=True)
     if failure := emu.faults.take("server_error"):
         status = int(failure["status"])
         code = "SERVER_UNAVAILABLE" if status == 503 else "UNKNOWN_EXCEPTION"
         raise ApiError(status, code, "An unexpected error occurred. Please try again later.")
+
+
+def _compress(response: Response, accept_encoding: str | None) -> None:
+    """gzip a REST or Bulk body in place when the client accepts it (see ``encoding.py``)."""
+    fresh = response.body and "Content-Encoding" not in response.headers
+    if fresh and accepts_gzip(accept_encoding):
+        response.body = gzip_bytes(response.body)
+        response.headers["Content-Encoding"] = "gzip"
 
 
 def find_route(method: str, path: str) -> tuple[Endpoint, bool, re.Match[str]] | None:
@@ -115,8 +126,11 @@ class Handler(BaseHTTPRequestHandler):
             response = endpoint(req)
         except ApiError as error:
             emu.count("errors")
-            body = json.dumps(error.body()).encode()
-            response = Response(error.status, body, headers=error.headers)
+            if error.empty_body:
+                response = Response(error.status, b"", "", headers=error.headers)
+            else:
+                body = json.dumps(error.body()).encode()
+                response = Response(error.status, body, headers=error.headers)
         except Exception as error:  # a bug: answer like Salesforce does, keep serving
             emu.count("errors")
             body = json.dumps([{"errorCode": "UNKNOWN_EXCEPTION", "message": repr(error)}])
@@ -124,6 +138,8 @@ class Handler(BaseHTTPRequestHandler):
         if api:
             used, total = emu.api_usage
             response.headers["Sforce-Limit-Info"] = f"api-usage={used}/{total}"
+        if path.startswith("/services/data"):
+            _compress(response, self.headers.get("Accept-Encoding"))
         emu.record(self.command, self.path, response.status)
         self._send(response)
 

@@ -42,9 +42,9 @@ class IdCodec:
         t = _TRIPLES
         return f"{self.head}{t[index // _T2 % _T]}{t[index // _T % _T]}{t[index % _T]}{self.tail}"
 
-    def make_many(self, indexes: Iterable[int]) -> list[str]:
-        """Ids of many records (the Bulk CSV hot path; ranges are sliced from a table)."""
-        t, head, tail = _TRIPLES, self.head, self.tail
+    def make_many(self, indexes: Iterable[int], quote: str = "") -> list[str]:
+        """Ids of many records (the Bulk CSV hot path), each between two ``quote`` strings."""
+        t, head, tail = _TRIPLES, quote + self.head, self.tail + quote
         if not isinstance(indexes, range) or indexes.step != 1:
             return [f"{head}{t[i // _T2 % _T]}{t[i // _T % _T]}{t[i % _T]}{tail}" for i in indexes]
         out: list[str] = []

@@ -7,16 +7,20 @@ import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .auth import USER_ID
 from .csvout import CsvWriter
+from .encoding import gzip_bytes
 from .errors import ApiError
+from .faultdata import nul_segments
 from .fields import format_datetime
 from .ids import IdCodec
 from .query import Cursor, Plan
 
+# Bulk API 2.0 and Bulk API Developer Guide, "Create a Query Job": columnDelimiter and
+# lineEnding request parameters (the results are written with them).
 DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^"}
 DELIMITERS["BACKQUOTE"] = "`"
 LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
@@ -63,11 +67,13 @@ class QueryCursors:
 
 @dataclass(frozen=True)
 class ResultPage:
-    """A Bulk results page: CSV bytes, how many rows, and the cursor after it (None: last)."""
+    """A Bulk results page: CSV bytes, how many rows, the cursor after it (None: last) and,
+    when the client accepts gzip, the compressed body (made ahead, off the request path)."""
 
     body: bytes
     rows: int
     after: Cursor | None
+    gzipped: bytes | None = None
 
 
 @dataclass
@@ -87,48 +93,68 @@ class BulkJob:
     final_state: str = "JobComplete"
     error_message: str | None = None
     created_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+    finished_ms: int = 0
     _next_page: tuple[Cursor, int, Future[ResultPage]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _render(self, cursor: Cursor, size: int) -> ResultPage:
+    def _render(self, cursor: Cursor, size: int, gzip: bool, nul: bool = False) -> ResultPage:
         assert self.plan is not None and self.writer is not None
         segments, after = self.plan.page(cursor, size)
+        if nul:
+            segments = nul_segments(self.plan, segments)
         rows = sum(1 if isinstance(s, dict) else len(s) for s in segments)
-        return ResultPage(self.writer.page(segments), rows, after)
+        body = self.writer.page(segments)
+        return ResultPage(body, rows, after, gzip_bytes(body) if gzip else None)
 
-    def results(self, cursor: Cursor, size: int) -> ResultPage:
-        """One page of CSV results; the following page is prepared while this one is sent."""
+    def results(self, cursor: Cursor, size: int, *, gzip: bool, nul: bool = False) -> ResultPage:
+        """One page of CSV results; the following page (and its gzip form when the client
+        accepts gzip) is prepared while this one is sent. ``nul`` fires the nul_bytes fault."""
         with self._lock:
             ready, self._next_page = self._next_page, None
-        if ready is not None and ready[:2] == (cursor, size):
+        if ready is not None and ready[:2] == (cursor, size) and not nul:
             page = ready[2].result()
+            if gzip and page.gzipped is None:
+                page = replace(page, gzipped=gzip_bytes(page.body))
         else:
-            page = self._render(cursor, size)
+            page = self._render(cursor, size, gzip, nul)
         if page.after is not None and self.prefetch is not None:
-            upcoming = self.prefetch.submit(self._render, page.after, size)
+            upcoming = self.prefetch.submit(self._render, page.after, size, gzip)
             with self._lock:
                 self._next_page = (page.after, size, upcoming)
         return page
 
     def poll(self) -> dict[str, Any]:
-        """Job info for ``GET /jobs/query/<id>``; advances UploadComplete -> InProgress -> done."""
+        """Job info for ``GET /jobs/query/<id>``; advances UploadComplete -> InProgress -> done.
+
+        Bulk API 2.0 and Bulk API Developer Guide, "Get Information About a Query Job": the
+        create-time keys plus jobType, numberRecordsProcessed, retries, totalProcessingTime,
+        isPkChunkingSupported, and errorMessage once the job is Failed.
+        """
         if self.state in ("UploadComplete", "InProgress"):
             if self.in_progress_polls > 0:
                 self.in_progress_polls -= 1
                 self.state = "InProgress"
             else:
                 self.state = self.final_state
+                self.finished_ms = int(time.time() * 1000)
         info = self.info()
         done = self.state == "JobComplete" and self.plan is not None
+        info["jobType"] = "V2Query"
         info["numberRecordsProcessed"] = self.plan.total if done and self.plan else 0
         info["retries"] = 0
-        info["totalProcessingTime"] = 0
+        info["totalProcessingTime"] = max(self.finished_ms - self.created_ms, 0) if done else 0
+        info["isPkChunkingSupported"] = True
         if self.error_message and self.state == "Failed":
             info["errorMessage"] = self.error_message
         return info
 
     def info(self) -> dict[str, Any]:
-        """The job's JSON description (create / abort / delete responses)."""
+        """The job's JSON description as create and abort answer it.
+
+        Bulk API 2.0 and Bulk API Developer Guide, "Create a Query Job" (response body): id,
+        operation, object, createdById, createdDate, systemModstamp, state, concurrencyMode,
+        contentType, apiVersion (a number), lineEnding, columnDelimiter.
+        """
         stamp = format_datetime(self.created_ms, "+0000")
         return {
             "id": self.id,
@@ -196,6 +222,12 @@ class BulkJobs:
     def remove(self, job_id: str) -> None:
         with self._lock:
             self._jobs.pop(job_id, None)
+
+    @property
+    def created(self) -> int:
+        """How many jobs were created (deleted ones included)."""
+        with self._lock:
+            return self._next
 
     def all(self) -> list[BulkJob]:
         with self._lock:

@@ -21,11 +21,21 @@ from .fields import (
     COMPOUND_TYPES,
     NUMERIC_TYPES,
     FieldSpec,
-    parse_datetime,
     to_json_value,
 )
 from .schema import SEED_END_MS, SEED_SPAN_MS, ObjectSchema
-from .soql import BoolOp, Compare, Condition, InList, Literal, Not, Query, parse, query_error
+from .soql import (
+    BoolOp,
+    Compare,
+    Condition,
+    InList,
+    Literal,
+    Not,
+    Query,
+    malformed,
+    parse,
+    query_error,
+)
 
 Getter = Callable[[str], Any]
 Predicate = Callable[[Getter], bool]
@@ -33,6 +43,8 @@ Cursor = tuple[int, int, int]
 Segment = Sequence[int] | Row  # seeded record numbers, or one overlay row
 STAMP_FIELDS = frozenset({"SystemModstamp", "LastModifiedDate"})
 MAX_SORTED_ROWS = 5_000_000
+# How INVALID_FIELD messages name field types (the SOAP type names).
+_TYPE_NAMES = {"datetime": "dateTime", "int": "integer", "currency": "double", "percent": "double"}
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<": lambda a, b: a < b,
     "<=": lambda a, b: a <= b,
@@ -64,24 +76,37 @@ class _Binder:
         return self.obj.fields[canonical]
 
     def literal(self, spec: FieldSpec, lit: Literal, pos: int) -> Any:
+        """The value of a literal compared with ``spec``, or Salesforce's INVALID_FIELD.
+
+        SOQL and SOSL Reference, "fieldExpression Syntax": the value's type must match the
+        field's; strings are single-quoted, dates, datetimes, numbers, booleans and null are
+        not ("Date Formats and Date Literals": a datetime field takes a datetime literal
+        with Z or an offset, a date field a date literal).
+        """
         if lit.kind == "null":
             return None
         kind, ftype = lit.kind, spec.type
-        if ftype == "datetime" and kind in ("datetime", "date"):
-            return lit.value if kind == "datetime" else parse_datetime(f"{lit.value}T00:00:00Z")
+        textual = ftype not in NUMERIC_TYPES | {"date", "datetime", "boolean"}
         if (
-            (ftype == "date" and kind == "date")
+            (ftype == "datetime" and kind == "datetime")
+            or (ftype == "date" and kind == "date")
             or (ftype in NUMERIC_TYPES and kind == "number")
             or (ftype == "boolean" and kind == "boolean")
-            or (ftype not in NUMERIC_TYPES | {"date", "datetime", "boolean"} and kind == "string")
+            or (textual and kind == "string")
         ):
             return lit.value
-        quoted = " and should not be enclosed in quotes" if kind == "string" else ""
+        if kind == "identifier" and not textual:
+            raise malformed(self.query.text, pos, f"unexpected token: '{lit.value}'")
+        expected = _TYPE_NAMES.get(ftype, ftype)
+        if textual:
+            hint = " and should be enclosed in quotes"
+        else:
+            hint = " and should not be enclosed in quotes" if kind == "string" else ""
         raise query_error(
             "INVALID_FIELD",
             self.query.text,
             pos,
-            (f"value of filter criterion for field '{spec.name}' must be of type {ftype}{quoted}"),
+            f"value of filter criterion for field '{spec.name}' must be of type {expected}{hint}",
         )
 
     def predicate(self, cond: Condition) -> Predicate:
@@ -261,8 +286,19 @@ def build_plan(store: Store, text: str, include_deleted: bool, bulk: bool = Fals
             message = f"duplicate field selected: {spec.name}"
             raise query_error("MALFORMED_QUERY", text, pos, message)
         if bulk and spec.type in COMPOUND_TYPES:
-            message = f"Selecting compound data not supported in Bulk Query: {spec.name}"
-            raise query_error("INVALID_FIELD", text, pos, message)
+            # Bulk API 2.0 and Bulk API Developer Guide, "Create a Query Job": compound address
+            # and geolocation fields are not supported; Salesforce's message is this sentence
+            # (as clients match it, e.g. airbytehq/airbyte pull request #8206).
+            raise ApiError(
+                400, "INVALID_FIELD", "Selecting compound data not supported in Bulk Query"
+            )
+        if bulk and spec.type == "base64":
+            # Bulk API 2.0 and Bulk API Developer Guide, "Errors": FeatureNotEnabled; binary
+            # fields cannot be queried in bulk ("FeatureNotEnabled : Binary field not
+            # supported", as SFDO-Tooling/CumulusCI issue #1662 quotes it).
+            raise ApiError(
+                400, "FEATURENOTENABLED", "FeatureNotEnabled : Binary field not supported"
+            )
         seen.add(spec.name)
     full = binder.predicate(query.where) if query.where else None
     low, high, rest = _stamp_bounds(query.where)

@@ -16,15 +16,19 @@ from urllib.parse import parse_qsl
 
 from .control import run_control
 from .csvout import CsvWriter
+from .encoding import accepts_gzip
 from .errors import ApiError, EmulatorUsageError
+from .faultdata import nul_records
+from .formats import CsvDialect
 from .jobs import DELIMITERS, LINE_ENDINGS, decode_locator, encode_locator
+from .limits import org_limits, version_list
 from .query import build_plan, json_records
 
 if TYPE_CHECKING:
     from .emulator import SalesforceEmulator
 
-API_VERSIONS = [f"{v}.0" for v in range(50, 63)]
 DEFAULT_BULK_PAGE = 50_000
+_TERMINAL_JOB_STATES = ("JobComplete", "Aborted", "Failed")
 _VERSION = r"/services/data/v(?P<version>\d+\.\d+)"
 
 
@@ -76,15 +80,16 @@ def soap_login(req: Request) -> Response:
 
 def oauth_token(req: Request) -> Response:
     form = dict(parse_qsl(req.body.decode(errors="replace")))
-    status, body = req.emu.sessions.oauth_token(form, req.headers.get("Authorization"), req.emu.url)
+    host = req.headers.get("Host") or ""
+    status, body = req.emu.sessions.oauth_token(
+        form, req.headers.get("Authorization"), req.emu.url, host
+    )
     req.emu.count("logins" if status == 200 else "login_failures")
     return json_response(body, status)
 
 
 def versions(req: Request) -> Response:
-    return json_response(
-        [{"label": f"v{v}", "url": f"/services/data/v{v}", "version": v} for v in API_VERSIONS]
-    )
+    return json_response(version_list())
 
 
 def resources(req: Request) -> Response:
@@ -110,15 +115,7 @@ def describe(req: Request) -> Response:
 
 
 def limits(req: Request) -> Response:
-    used, total = req.emu.api_usage
-    jobs = len(req.emu.jobs.all())
-    return json_response(
-        {
-            "DailyApiRequests": {"Max": total, "Remaining": max(total - used, 0)},
-            "DailyBulkV2QueryJobs": {"Max": 10_000, "Remaining": max(10_000 - jobs, 0)},
-            "DailyBulkV2QueryFileStorageMB": {"Max": 976_562, "Remaining": 976_562},
-        }
-    )
+    return json_response(org_limits(req.emu.api_usage, req.emu.jobs.created))
 
 
 def _check_window(req: Request, window_ms: int) -> str | None:
@@ -154,6 +151,8 @@ def rest_query(req: Request) -> Response:
         batch = min(max(int(m[1]), 200), 2000)
     segments, after = plan.page(cursor, batch)
     records = json_records(plan, segments, req.version)
+    if emu.faults.fire("nul_bytes"):
+        records = nul_records(plan, records)
     body: dict[str, Any] = {"totalSize": plan.total, "done": after is None, "records": records}
     if after is not None:
         open_query.cursors[after[2]] = after
@@ -182,7 +181,11 @@ def create_job(req: Request) -> Response:
     job = emu.jobs.add(
         operation=operation,
         plan=plan,
-        writer=CsvWriter(plan.fields, DELIMITERS[delimiter], LINE_ENDINGS[line_ending]),
+        writer=CsvWriter(
+            plan.fields,
+            CsvDialect(emu.csv_dialect, DELIMITERS[delimiter]),
+            LINE_ENDINGS[line_ending],
+        ),
         version=req.version,
         column_delimiter=delimiter,
         line_ending=line_ending,
@@ -190,7 +193,7 @@ def create_job(req: Request) -> Response:
     )
     emu.count("bulk_jobs")
     timeout = _check_window(req, plan.window_ms)
-    failed = emu.faults.take("bulk_job_failed")
+    failed = emu.faults.take("bulk_job_failed") or emu.faults.take("bulk_job_free_text")
     if timeout or failed:
         job.final_state = "Failed"
         job.error_message = f"QUERY_TIMEOUT: {timeout}" if timeout else failed["message"]
@@ -202,6 +205,11 @@ def job_status(req: Request) -> Response:
     if req.method == "GET":
         return json_response(job.poll())
     if req.method == "DELETE":
+        # Bulk API 2.0 and Bulk API Developer Guide, "Delete a Query Job": only a JobComplete,
+        # Aborted or Failed job can be deleted; otherwise 400 with this API_ERROR body.
+        if job.state not in _TERMINAL_JOB_STATES:
+            message = "Error encountered when deleting the job because the job is not terminated"
+            raise ApiError(400, "API_ERROR", message)
         req.emu.jobs.remove(job.id)
         return Response(204, content_type="")
     state = req.json().get("state")
@@ -212,7 +220,7 @@ def job_status(req: Request) -> Response:
 
 
 def job_list(req: Request) -> Response:
-    records = [job.info() for job in req.emu.jobs.all()]
+    records = [job.info() | {"jobType": "V2Query"} for job in req.emu.jobs.all()]
     return json_response({"done": True, "records": records, "nextRecordsUrl": None})
 
 
@@ -220,27 +228,37 @@ def job_results(req: Request) -> Response:
     emu = req.emu
     job = emu.jobs.get(req.match["job"])
     if job.state != "JobComplete" or job.plan is None or job.writer is None:
-        raise ApiError(400, "INVALIDJOBSTATE", f"Job {job.id} is {job.state}, not JobComplete")
+        # Bulk API 2.0 and Bulk API Developer Guide, "Get Results for a Query Job": "The job
+        # must have the state JobComplete". The guide shows no error body for this case; the
+        # answer is a 400 shaped like its other job lifecycle errors ("Delete a Query Job").
+        message = f"Job {job.id} is in state {job.state}: results need state JobComplete"
+        raise ApiError(400, "API_ERROR", message)
     locator = req.params.get("locator", "")
     cursor = decode_locator(locator) if locator and locator != "null" else job.plan.start
     size = int(req.params.get("maxRecords") or DEFAULT_BULK_PAGE)
-    page = job.results(cursor, max(size, 1))
+    gzip = accepts_gzip(req.headers.get("Accept-Encoding"))
+    nul = emu.faults.fire("nul_bytes")
+    page = job.results(cursor, max(size, 1), gzip=gzip, nul=nul)
     body, rows, after = page.body, page.rows, page.after
+    changed = False
     emu.count("bulk_pages")
     emu.count("bulk_rows", rows)
     if delay := emu.faults.take("slow_page"):
         time.sleep(delay["delay"])
     if cut := emu.faults.take("truncated_page"):
-        body = body[: int(len(body) * cut["fraction"])]
+        body, changed = body[: int(len(body) * cut["fraction"])], True
     if emu.faults.fire("malformed_page"):
         header, _, rest = body.partition(job.writer.newline.encode())
         broken = rest.split(job.writer.delimiter.encode(), 1)[-1]
-        body = header + job.writer.newline.encode() + b'"' + broken
+        body, changed = header + job.writer.newline.encode() + b'"' + broken, True
     headers = {
         "Sforce-Locator": encode_locator(after) if after else "null",
         "Sforce-NumberOfRecords": str(rows),
     }
-    return Response(200, body, "text/csv", headers)
+    if page.gzipped is not None and not changed:
+        body = page.gzipped
+        headers["Content-Encoding"] = "gzip"
+    return Response(200, body, "text/csv; charset=UTF-8", headers)
 
 
 def control(req: Request) -> Response:

@@ -28,7 +28,10 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE,
 )
-_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
+# SOQL and SOSL Reference, "Quoted String Escape Sequences" (either case for n, r, t, b, f).
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'": "'"}
+_ESCAPES |= {key.upper(): value for key, value in _ESCAPES.items()} | {"\\": "\\"}
+_ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|.)", re.DOTALL)
 _KEYWORDS = frozenset(
     {"select", "from", "where", "and", "or", "not", "in", "order", "by", "asc", "desc"}
     | {"nulls", "first", "last", "limit", "true", "false", "null"}
@@ -44,7 +47,7 @@ class Token:
 
 @dataclass(frozen=True)
 class Literal:
-    kind: str  # string, number, boolean, null, date, datetime
+    kind: str  # string, number, boolean, null, date, datetime; identifier: an unquoted word
     value: Any
 
 
@@ -258,12 +261,25 @@ class _Parser:
             raise self.fail("')'")
         return tuple(values)
 
+    def unescape(self, token: Token) -> str:
+        """A quoted string's value; a backslash outside the documented escapes is an error."""
+
+        def one(match: re.Match[str]) -> str:
+            code = match[1]
+            if len(code) == 5:
+                return chr(int(code[1:], 16))
+            if code not in _ESCAPES:
+                message = f"Invalid string literal {token.text}: illegal escape '\\{code}'"
+                raise malformed(self.text, token.pos, message)
+            return _ESCAPES[code]
+
+        return _ESCAPE.sub(one, token.text[1:-1])
+
     def literal(self) -> Literal:
         token = self.token
         word = token.text.lower()
         if token.kind == "string":
-            body = re.sub(r"\\(.)", lambda m: _ESCAPES.get(m[1], m[1]), token.text[1:-1])
-            value = Literal("string", body)
+            value = Literal("string", self.unescape(token))
         elif token.kind == "number":
             number = float(token.text) if "." in token.text else int(token.text)
             value = Literal("number", number)
@@ -278,6 +294,8 @@ class _Parser:
             value = Literal("boolean", word == "true")
         elif token.kind == "keyword" and word == "null":
             value = Literal("null", None)
+        elif token.kind == "name":
+            value = Literal("identifier", token.text)  # the binder says why it is wrong
         else:
             raise self.fail("a value")
         self.at += 1
