@@ -6,8 +6,6 @@ text and no error code, and OAuth client credentials pointed at the generic logi
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 import pytest
@@ -28,7 +26,7 @@ from dagplane.errors import ConfigError, TransientError
 
 def ids_of(pages: Any) -> list[str]:
     """Every row's Id (first column) across pages, read as CSV (values may hold newlines)."""
-    return [row[0] for page in pages for row in csv.reader(io.StringIO(page.body.decode()))]
+    return [row[0] for page in pages for row in page.rows()]
 
 
 @pytest.mark.parametrize("status", [420, 406])

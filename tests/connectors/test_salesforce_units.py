@@ -158,6 +158,15 @@ def test_page_checks() -> None:
         check_page(b'"1","a"\n"2","b', 2, "page")
     with pytest.raises(MalformedPageError, match="quotes"):
         check_page(b'"1","a\n"2","b"\n', 2, "page")
+    with pytest.raises(MalformedPageError, match=r"3 rows where .* announced 2"):
+        check_page(b"1,a\n2,b\n3,c\n", 2, "page")  # unquoted: every line end is a row
+
+
+def test_page_checks_with_the_header_line_kept() -> None:
+    check_page(b'"Id","Name"\n"1","a"\n"2","b"\n', 2, "page", header=True)
+    check_page(b'"Id","Name"\n', 0, "page", header=True)
+    with pytest.raises(MalformedPageError, match=r"1 rows where .* announced 2"):
+        check_page(b'"Id","Name"\n"1","a"\n', 2, "page", header=True)
 
 
 # --- errors -----------------------------------------------------------------------------

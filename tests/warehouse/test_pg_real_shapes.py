@@ -183,3 +183,13 @@ def test_booleans_dates_and_z_datetimes_as_bulk_writes_them(load, query, schema)
         f"SELECT isdeleted, active__c, closedate, systemmodstamp, _deleted_at IS NOT NULL "
         f'FROM "{schema}".account'
     ) == [(True, False, date(2024, 2, 29), datetime(2024, 5, 1, 10, tzinfo=timezone.utc), True)]
+
+
+def test_a_page_that_keeps_its_header_line_skips_it(load, query, schema):
+    header = ",".join(f'"{name}"' for name in COLUMNS)
+    body = f"{header}\n{row(1, 'Acme', '5.0')}\n{row(2, 'Globex', '6.0')}\n".encode()
+
+    result = load(CsvPage("Account", COLUMNS, body, 2, 0, header=True))
+
+    assert result.rows_copied == 2
+    assert [(v[0], v[1]) for v in rows(query, schema).values()] == [("Acme", 5), ("Globex", 6)]

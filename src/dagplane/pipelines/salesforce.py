@@ -16,6 +16,7 @@ from dagplane.connectors.salesforce.extract import Mode, SalesforceSource
 from dagplane.connectors.salesforce.incremental import DEFAULT_OVERLAP, Window, window_since
 from dagplane.connectors.salesforce.schema import FieldSelection
 from dagplane.errors import UsageError
+from dagplane.pipelines._memory import map_large_buffers
 from dagplane.pipelines._read_ahead import read_ahead
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ def sync_object(
     Schema changes, data and watermark commit together, so a failure anywhere loads nothing.
     """
     started = time.perf_counter()
+    map_large_buffers()
     selected = source.fields(object_name, FieldSelection.of(fields))
     window = window_since(destination.read_watermark(object_name), overlap)
     added = destination.new_columns(object_name, selected)

@@ -42,6 +42,12 @@ def main(argv: list[str] | None = None) -> None:
         default="salesforce",
         help="Bulk results CSV: as Salesforce writes it (default) or the older minimal quoting",
     )
+    parser.add_argument(
+        "--page-cache-mb",
+        type=int,
+        default=0,
+        help="keep this many MB of rendered Bulk pages for repeated queries (benchmarks)",
+    )
     args = parser.parse_args(argv)
     run_server(
         host=args.host,
@@ -51,6 +57,7 @@ def main(argv: list[str] | None = None) -> None:
         state_dir=args.state_dir,
         records_per_object=dict(args.object_records) or None,
         csv_dialect=args.csv_dialect,
+        page_cache_mb=args.page_cache_mb,
     )
 
 

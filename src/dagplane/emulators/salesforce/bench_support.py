@@ -21,10 +21,12 @@ def start_emulator_process(
     seed: int = 0,
     timeout: float = 30.0,
     csv_dialect: str = "salesforce",
+    page_cache_mb: int = 0,
 ) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
     """Serve ``rows`` Accounts (and a few other records) from a child process on a free port.
 
-    ``csv_dialect`` picks how Bulk results are written (see ``formats.py``).
+    ``csv_dialect`` picks how Bulk results are written (see ``formats.py``); with
+    ``page_cache_mb`` the emulator keeps rendered pages for repeats of a query.
 
     Returns the process (terminate it when done) and the ``SALESFORCE_*`` environment variables
     dagplane's Salesforce connector reads to log in to it with username, password and token.
@@ -32,6 +34,7 @@ def start_emulator_process(
     command = [sys.executable, "-m", "dagplane.emulators.salesforce", "--port", "0"]
     command += ["--records", "1000", "--object-records", f"Account={rows}", "--seed", str(seed)]
     command += ["--state-dir", str(state_dir), "--csv-dialect", csv_dialect]
+    command += ["--page-cache-mb", str(page_cache_mb)]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE)
     assert proc.stdout is not None
     printed = b""

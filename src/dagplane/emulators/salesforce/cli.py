@@ -19,11 +19,13 @@ def run_server(
     state_dir: Path | None,
     records_per_object: dict[str, int] | None = None,
     csv_dialect: str = "salesforce",
+    page_cache_mb: int = 0,
 ) -> None:
     """Serve until Ctrl-C or SIGTERM; prints the URL, the CA bundle and the demo username.
 
     ``csv_dialect`` is ``"salesforce"`` (Bulk results as Salesforce writes them) or
-    ``"minimal"`` (the older, minimally quoted CSV).
+    ``"minimal"`` (the older, minimally quoted CSV); ``page_cache_mb`` keeps rendered Bulk
+    pages for repeated queries (see ``SalesforceEmulator``).
     """
     stopped = threading.Event()
 
@@ -38,6 +40,7 @@ def run_server(
         state_dir=state_dir,
         records_per_object=records_per_object,
         csv_dialect=csv_dialect,
+        page_cache_mb=page_cache_mb,
     )
     previous = signal.signal(signal.SIGTERM, stop)
     try:

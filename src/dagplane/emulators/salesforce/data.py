@@ -45,6 +45,7 @@ class Store:
         self.created: dict[str, int] = dict.fromkeys(objects, 0)
         self._lower = {name.lower(): name for name in objects}
         self._last_stamp = SEED_END_MS
+        self.revision = 0  # bumped by every change, so cached pages of older data go unused
 
     def find(self, name: str) -> ObjectSchema | None:
         """The object called ``name`` (case-insensitive), or None."""
@@ -133,6 +134,7 @@ class Store:
         return out
 
     def _touch(self, obj: ObjectSchema, indexes: list[int], changes: Row) -> list[str]:
+        self.revision += 1
         stamp = self._stamp()
         layer = self.overlay[obj.name]
         for i in indexes:

@@ -190,7 +190,11 @@ def create_job(req: Request) -> Response:
         column_delimiter=delimiter,
         line_ending=line_ending,
         in_progress_polls=emu.bulk_in_progress_polls,
-    )
+        cache_key=(
+            spec.get("query"), operation, emu.csv_dialect, delimiter, line_ending,
+            emu.store.revision,
+        ),
+    )  # fmt: skip
     emu.count("bulk_jobs")
     timeout = _check_window(req, plan.window_ms)
     failed = emu.faults.take("bulk_job_failed") or emu.faults.take("bulk_job_free_text")

@@ -1,9 +1,10 @@
 """Load pages into a table and advance the watermark, all in one transaction.
 
 Every page is COPYed as-is into a temporary staging table typed like the target (see
-``_stage.py``); after the last page one statement merges staging into the target (newer
-cursor wins, ``_merge.py``), deleted rows are marked or removed, and the watermark moves to
-the newest cursor loaded (``_bookkeeping.py``). A failure or a kill anywhere before the commit
+``_stage.py``), merged into the target (newer cursor wins, deleted rows marked or removed:
+``_merge.py``) and cleared, page after page, so the database merges one page while the source
+fetches the next; after the last page the watermark moves to the newest cursor loaded
+(``_bookkeeping.py``). A failure or a kill anywhere before the commit
 leaves the target and the watermark as they were.
 """
 
@@ -43,7 +44,8 @@ CURSOR_TYPES = frozenset({TIMESTAMPTZ, "date", "timestamp without time zone"})
 class LoadResult:
     """What one ``load_object`` call did.
 
-    ``rows_merged`` counts rows inserted or updated; ``rows_deleted`` counts rows removed
+    ``rows_merged`` counts rows inserted or updated (a row changed on two pages counts
+    twice); ``rows_deleted`` counts rows removed
     (``hard_delete``) or, for soft deletes, staged rows flagged ``IsDeleted``; ``watermark``
     is the stored watermark after the load; ``nul_bytes_removed`` counts NUL bytes dropped from
     text values (PostgreSQL cannot store them).
@@ -93,11 +95,21 @@ def load_object(
                     f"field of the object (column type: {types.get(cursor, 'no such column')})"
                 )
             stage = Stage(conn, object_name, types, cursor)
-            copied = sum(stage.copy(page) for page in pages)
-            if copied:
-                stage.check_integers()
-            merged, hard_deleted = merge(stage, sql.Identifier(schema, table), run_id, hard_delete)
-            newest, flagged = stage.summary()
+            target = sql.Identifier(schema, table)
+            copied = merged = hard_deleted = flagged = 0
+            newest: datetime | None = None
+            for page in pages:
+                # Page by page: PostgreSQL merges this page while the next one is fetched.
+                rows = stage.copy(page)
+                if not rows:
+                    continue
+                page_newest, page_flagged = stage.summary()  # also rejects misfit ints
+                page_merged, page_deleted = merge(stage, target, run_id, hard_delete)
+                stage.clear()
+                copied, merged = copied + rows, merged + page_merged
+                hard_deleted, flagged = hard_deleted + page_deleted, flagged + page_flagged
+                if page_newest is not None and (newest is None or page_newest > newest):
+                    newest = page_newest
             watermark = advance_watermark(
                 conn, schema, object_name, cursor_field, run_id, copied, newest
             )

@@ -30,7 +30,8 @@ STAGE = sql.Identifier("_dagplane_stage")
 
 
 class Stage:
-    """Staging for one object's load: created from the first page, dropped before commit."""
+    """Staging for one object's load: created from the first page, holding one page at a
+    time (``clear()`` after its merge), dropped before commit."""
 
     def __init__(
         self, conn: psycopg.Connection, object_name: str, types: dict[str, str], cursor: str
@@ -41,7 +42,7 @@ class Stage:
         self.cursor = cursor
         self.source_columns: tuple[str, ...] | None = None
         self.names: list[str] = []
-        self.copy_sql: sql.Composed | None = None
+        self.copy_sql: dict[bool, sql.Composed] = {}
         self.nul_bytes_removed = 0
 
     def copy(self, page: CsvPage) -> int:
@@ -52,7 +53,6 @@ class Stage:
             self._reject(page, "its columns differ from the first page's")
         if page.object_name.lower() != self.object_name.lower():
             self._reject(page, f"it holds {page.object_name} rows")
-        assert self.copy_sql is not None
         body = page.body
         if nuls := body.count(b"\x00"):
             body = body.replace(b"\x00", b"")
@@ -66,8 +66,8 @@ class Stage:
             )
         with self.conn.cursor() as cur:
             try:
-                with cur.copy(self.copy_sql) as copy:
-                    copy.write(body)
+                with cur.copy(self.copy_sql[page.header]) as copy:
+                    copy.write(memoryview(body))  # psycopg slices it into chunks: no copies
             except psycopg.DataError as exc:
                 diag = exc.diag
                 where = f" ({diag.context.strip()})" if diag.context else ""
@@ -80,30 +80,54 @@ class Stage:
             )
         return rows
 
-    def check_integers(self) -> None:
-        """Raise ``InvalidValueError`` for the first staged value an int column cannot hold."""
+    def summary(self) -> tuple[datetime | None, int]:
+        """The newest cursor staged and how many staged rows are flagged deleted.
+
+        The same scan checks int columns; should one hold a value its column cannot (a
+        fraction, or out of range), ``InvalidValueError`` names the first such record.
+        """
         assert self.source_columns is not None
-        fields = dict(zip(self.names, self.source_columns, strict=True))
         checked = [n for n in self.names if self.types[n] in INTEGER_RANGES]
-        if not checked:
-            return
-        tests = [
-            sql.SQL("({c} <> trunc({c}) OR {c} NOT BETWEEN {lo} AND {hi})").format(
-                c=sql.Identifier(n),
-                lo=sql.Literal(INTEGER_RANGES[self.types[n]][0]),
-                hi=sql.Literal(INTEGER_RANGES[self.types[n]][1]),
-            )
-            for n in checked
-        ]
+        deleted = "count(*) FILTER (WHERE isdeleted)" if "isdeleted" in self.names else "0"
+        misfits = (
+            sql.SQL("count(*) FILTER (WHERE {})").format(self._misfit(checked))
+            if checked
+            else sql.SQL("0")
+        )
         row = self.conn.execute(
-            sql.SQL("SELECT id, {} FROM {} WHERE {} LIMIT 1").format(
-                sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(n)) for n in checked),
-                STAGE,
-                sql.SQL(" OR ").join(tests),
+            sql.SQL("SELECT max({})::timestamptz, {}, {} FROM {}").format(
+                sql.Identifier(self.cursor), sql.SQL(deleted), misfits, STAGE
             )
         ).fetchone()
-        if row is None:
-            return
+        assert row is not None
+        newest, flagged, misfit_rows = row
+        if misfit_rows:
+            self._raise_misfit(checked)
+        return newest, flagged
+
+    def _misfit(self, names: list[str]) -> sql.Composable:
+        """True for a row where one of the int columns ``names`` holds what it cannot."""
+        tests = []
+        for name in names:
+            low, high = INTEGER_RANGES[self.types[name]]
+            tests.append(
+                sql.SQL("({c} <> trunc({c}) OR {c} NOT BETWEEN {lo} AND {hi})").format(
+                    c=sql.Identifier(name), lo=sql.Literal(low), hi=sql.Literal(high)
+                )
+            )
+        return sql.SQL(" OR ").join(tests)
+
+    def _raise_misfit(self, checked: list[str]) -> NoReturn:
+        assert self.source_columns is not None
+        fields = dict(zip(self.names, self.source_columns, strict=True))
+        row = self.conn.execute(
+            sql.SQL("SELECT id, {} FROM {} WHERE {} ORDER BY id LIMIT 1").format(
+                sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(n)) for n in checked),
+                STAGE,
+                self._misfit(checked),
+            )
+        ).fetchone()
+        assert row is not None
         record_id, *values = row
         for name, value in zip(checked, values, strict=True):
             low, high = INTEGER_RANGES[self.types[name]]
@@ -111,19 +135,11 @@ class Stage:
                 raise InvalidValueError(
                     self.object_name, fields[name], record_id, value, self.types[name]
                 )
+        raise AssertionError("a misfit row was counted but not found")
 
-    def summary(self) -> tuple[datetime | None, int]:
-        """The newest cursor value staged and the number of staged rows flagged deleted."""
-        if self.source_columns is None:
-            return None, 0
-        flagged = sql.SQL("count(*) FILTER (WHERE isdeleted)" if "isdeleted" in self.names else "0")
-        row = self.conn.execute(
-            sql.SQL("SELECT max({})::timestamptz, {} FROM {}").format(
-                sql.Identifier(self.cursor), flagged, STAGE
-            )
-        ).fetchone()
-        assert row is not None
-        return row[0], row[1]
+    def clear(self) -> None:
+        """Empty staging for the next page (the table and its COPY statement stay)."""
+        self.conn.execute(sql.SQL("TRUNCATE {}").format(STAGE))
 
     def drop(self) -> None:
         """Drop staging now, so a caller's transaction may load another object."""
@@ -154,9 +170,12 @@ class Stage:
         self.source_columns = page.columns
         self.names = names
         columns = sql.SQL(", ").join(sql.Identifier(n) for n in names)
-        self.copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, FORCE_NULL ({}))").format(
-            STAGE, columns, columns
-        )
+        self.copy_sql = {
+            header: sql.SQL(
+                "COPY {} ({}) FROM STDIN (FORMAT csv, HEADER {}, FORCE_NULL ({}))"
+            ).format(STAGE, columns, sql.SQL("true" if header else "false"), columns)
+            for header in (False, True)
+        }
 
     def _reject(self, page: CsvPage, reason: str) -> NoReturn:
         raise PageRejectedError(self.object_name, page.page_number, reason)
