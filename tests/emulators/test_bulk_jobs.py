@@ -157,3 +157,34 @@ def test_bulk_rejects_binary_and_compound_fields(
     with pytest.raises(SalesforceMalformedRequest):
         list(sf.bulk2.Account.query(soql, wait=0))
     assert sf.query("SELECT Id, Logo__c FROM Account LIMIT 1")["totalSize"] == 1  # REST reads it
+
+
+def _first_page(sf: Salesforce, soql: str) -> bytes:
+    client = sf.bulk2.Account._client
+    created = client.create_job("queryAll", soql)
+    client.wait_for_job(created["id"], True, 0)
+    url = f"{sf.base_url}jobs/query/{created['id']}/results"
+    response = sf.session.get(url, params={"maxRecords": 50}, headers=sf.headers)
+    assert response.status_code == 200
+    return response.content
+
+
+def test_the_opt_in_page_cache_serves_repeats_but_never_stale_data(make_client) -> None:
+    soql = "SELECT Id, Name, SystemModstamp FROM Account"
+    with SalesforceEmulator(records=500, page_cache_mb=8) as emu:
+        sf = make_client(emu)
+        first = _first_page(sf, soql)
+        assert emu.jobs.cache is not None and emu.jobs.cache.hits == 0
+
+        assert _first_page(sf, soql) == first
+        assert emu.jobs.cache.hits == 1
+
+        [renamed] = emu.update("Account", count=1, fields={"Name": "Renamed Ltd"})
+        changed = _first_page(sf, soql)
+        assert emu.jobs.cache.hits == 1  # a new revision of the data: rendered again
+        assert f'"{renamed}","Renamed Ltd"'.encode() in changed and changed != first
+
+
+def test_without_the_option_there_is_no_page_cache() -> None:
+    with SalesforceEmulator(records=10) as emu:
+        assert emu.jobs.cache is None
