@@ -21,16 +21,34 @@ else:  # pragma: no cover - Python 3.10
 
 __all__ = ["ProjectConfig", "load_config"]
 
-_DEFAULTS = {"packages-dir": "packages", "dags-dir": "dags"}
+_DEFAULTS = {
+    "packages-dir": "packages",
+    "dags-dir": "dags",
+    "images-dir": "images",
+    "deploy-dir": "deploy",
+}
+# Settings that are plain text, not folders: where images are pushed, which secret store
+# the generated ExternalSecrets read from.
+_TEXT_DEFAULTS = {
+    "registry": "ghcr.io",
+    "image-owner": "example-org",
+    "secret-store": "dagplane-secrets",
+}
 
 
 @dataclass(frozen=True)
 class ProjectConfig:
-    """Where the project lives and where its job packages and DAG files are."""
+    """Where the project lives, where its job packages and generated files go, and the
+    registry and secret store the generated images and manifests name."""
 
     root: Path
     packages_dir: Path
     dags_dir: Path
+    images_dir: Path = Path("images")
+    deploy_dir: Path = Path("deploy")
+    registry: str = _TEXT_DEFAULTS["registry"]
+    image_owner: str = _TEXT_DEFAULTS["image-owner"]
+    secret_store: str = _TEXT_DEFAULTS["secret-store"]
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -62,11 +80,12 @@ def load_config(
     pyproject = find_pyproject(cwd)
     root = pyproject.parent if pyproject else cwd
     table = _read_tool_table(pyproject, "dagplane") if pyproject else {}
-    unknown = sorted(set(table) - set(_DEFAULTS))
+    known = set(_DEFAULTS) | set(_TEXT_DEFAULTS)
+    unknown = sorted(set(table) - known)
     if unknown:
         raise ConfigError(
             f"{pyproject}: [tool.dagplane] has unknown key(s) {', '.join(unknown)} "
-            f"(known: {', '.join(sorted(_DEFAULTS))})"
+            f"(known: {', '.join(sorted(known))})"
         )
 
     def resolve(flag: Path | str | None, key: str) -> Path:
@@ -75,8 +94,20 @@ def load_config(
         env = os.environ.get("DAGPLANE__" + key.upper().replace("-", "_"))
         return (root / (env or table.get(key) or _DEFAULTS[key])).resolve()
 
+    def text(key: str) -> str:
+        env = os.environ.get("DAGPLANE__" + key.upper().replace("-", "_"))
+        value = env or table.get(key) or _TEXT_DEFAULTS[key]
+        if not isinstance(value, str):
+            raise ConfigError(f"{pyproject}: [tool.dagplane] {key} must be a string")
+        return value
+
     return ProjectConfig(
         root=root,
         packages_dir=resolve(packages_dir, "packages-dir"),
         dags_dir=resolve(dags_dir, "dags-dir"),
+        images_dir=resolve(None, "images-dir"),
+        deploy_dir=resolve(None, "deploy-dir"),
+        registry=text("registry"),
+        image_owner=text("image-owner"),
+        secret_store=text("secret-store"),
     )
