@@ -6,19 +6,25 @@ text and no error code, and OAuth client credentials pointed at the generic logi
 
 from __future__ import annotations
 
+import gzip
+import io
 from typing import Any
 
 import pytest
 import requests
+import urllib3
 from pydantic import SecretStr
+from simple_salesforce import Salesforce
 
 from dagplane.connectors.salesforce import (
     QueryTimeoutError,
     RateLimitedError,
     RetryPolicy,
+    SalesforceApiError,
     SalesforceClient,
     SalesforceCredentials,
     SalesforceSource,
+    ServerError,
 )
 from dagplane.connectors.salesforce.errors import error_for, error_from_text
 from dagplane.errors import ConfigError, TransientError
@@ -101,6 +107,22 @@ def test_failure_text_is_classified_by_its_code_or_its_words(text: str, expected
     assert str(error).endswith(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "QUERY_TOO_COMPLICATED: Query is either selecting too many fields or the filter "
+        "conditions are very complicated.",
+        "EXCEEDED_ID_LIMIT: record limit reached. cannot submit more than 200 records",
+        "INVALID_FIELD: No such column 'Timeout__c' on entity 'Account'.",
+    ],
+)
+def test_a_code_in_the_text_wins_over_words_that_look_transient(text: str) -> None:
+    error = error_from_text("Bulk job 750x ended Failed", text)
+
+    assert not isinstance(error, TransientError | QueryTimeoutError)
+    assert error.code == text.split(":", 1)[0]
+
+
 def test_unknown_failure_text_is_left_for_the_caller() -> None:
     text = "Unexpected exception encountered in query processing. Please contact support."
 
@@ -172,3 +194,69 @@ def test_client_credentials_with_a_my_domain_url_are_accepted() -> None:
 
     credentials.check()
     assert credentials.auth_mode == "client_credentials"
+
+
+class _Pages(requests.adapters.BaseAdapter):
+    """Answers each request with the next gzip body; no network at all."""
+
+    def __init__(self, bodies: list[bytes]) -> None:
+        super().__init__()
+        self.bodies = bodies
+        self.sent = 0
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        self.sent += 1
+        raw = urllib3.HTTPResponse(
+            body=io.BytesIO(self.bodies.pop(0)),
+            headers={"Content-Encoding": "gzip", "Sforce-NumberOfRecords": "1"},
+            status=200,
+            preload_content=False,
+            decode_content=False,
+        )
+        return requests.adapters.HTTPAdapter().build_response(request, raw)
+
+    def close(self) -> None:
+        pass
+
+
+def _client_over(adapter: requests.adapters.BaseAdapter) -> SalesforceClient:
+    session = requests.Session()
+    session.mount("https://", adapter)
+    credentials = SalesforceCredentials(
+        username="u", password=SecretStr("p"), security_token=SecretStr("t")
+    )
+    client = SalesforceClient(
+        credentials, session=session, retry=RetryPolicy(attempts=3, base_delay=0.001)
+    )
+    client._sf = Salesforce(  # logged in already: no login request through the adapter
+        session_id="x", instance_url="https://acme.my.salesforce.com", session=session
+    )
+    return client
+
+
+def test_a_gzip_body_cut_short_is_downloaded_again() -> None:
+    whole = gzip.compress(b'"Id"\n"001"\n')
+    adapter = _Pages([whole[: len(whole) // 2], whole])
+    client = _client_over(adapter)
+
+    headers, body = client.download("read results", "jobs/query/750/results")
+
+    assert body == b'"Id"\n"001"\n' and headers["Sforce-NumberOfRecords"] == "1"
+    assert (adapter.sent, client.retries) == (2, 1)
+
+
+def test_a_gzip_body_that_stays_cut_fails_as_a_transient_server_error() -> None:
+    whole = gzip.compress(b'"Id"\n"001"\n')
+    client = _client_over(_Pages([whole[:10]] * 3))
+
+    with pytest.raises(ServerError, match="the gzip body is cut short"):
+        client.download("read results", "jobs/query/750/results")
+    assert client.retries == 2
+
+
+def test_a_closed_client_stops_a_call_that_is_still_retrying() -> None:
+    client = _client_over(_Pages([]))
+    client.close()
+
+    with pytest.raises(SalesforceApiError, match="the Salesforce client was closed"):
+        client.download("read results", "jobs/query/750/results")

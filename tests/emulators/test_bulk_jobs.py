@@ -188,3 +188,25 @@ def test_the_opt_in_page_cache_serves_repeats_but_never_stale_data(make_client) 
 def test_without_the_option_there_is_no_page_cache() -> None:
     with SalesforceEmulator(records=10) as emu:
         assert emu.jobs.cache is None
+
+
+def test_a_page_made_ahead_for_a_gzip_request_is_sent_plain_to_a_client_that_wants_it_plain(
+    make_client,
+) -> None:
+    with SalesforceEmulator(records=500) as emu:
+        sf = make_client(emu)
+        client = sf.bulk2.Account._client
+        created = client.create_job("query", "SELECT Id FROM Account")
+        client.wait_for_job(created["id"], True, 0)
+        url = f"{sf.base_url}jobs/query/{created['id']}/results"
+        first = sf.session.get(
+            url, params={"maxRecords": 20}, headers={**sf.headers, "Accept-Encoding": "gzip"}
+        )
+        assert first.headers["Content-Encoding"] == "gzip"
+        second = sf.session.get(
+            url,
+            params={"maxRecords": 20, "locator": first.headers["Sforce-Locator"]},
+            headers={**sf.headers, "Accept-Encoding": "identity"},
+        )
+        assert "Content-Encoding" not in second.headers
+        assert second.content.startswith(b'"Id"\n"001')

@@ -215,3 +215,48 @@ def test_every_committed_load_is_recorded_in_the_load_history(postgres_url) -> N
     assert (run_id, name, copied, merged) == ("run-1", "Account", 1, 1)
     assert seconds == pytest.approx(result.seconds)
     assert changes and changes[0].startswith("history_test.account: create table")
+
+
+def test_hard_delete_keeps_a_row_deleted_on_one_page_from_coming_back_from_a_later_one(
+    load, account_page, query, schema
+):
+    load(account_page((1, "false", "A", "1", "X", T1)))
+
+    load(
+        account_page((1, "true", "A", "1", "X", T3)),  # deleted, newest
+        account_page((1, "false", "A-old", "1", "X", T2), page_number=1),  # an older copy
+        hard_delete=True,
+        run_id="run-2",
+    )
+
+    assert query(f'SELECT id FROM "{schema}".account') == []
+
+
+def test_a_caller_transaction_that_is_not_read_committed_is_refused(
+    postgres_url, schema, account_page
+):
+    import psycopg
+
+    from dagplane.warehouse.postgres import load_object
+
+    fields = [
+        SalesforceField("Id", "id", length=18, nillable=False),
+        SalesforceField("IsDeleted", "boolean"),
+        SalesforceField("Name", "string", length=80),
+        SalesforceField("AnnualRevenue", "currency", precision=18, scale=2),
+        SalesforceField("BillingCity", "string", length=40),
+        SalesforceField("SystemModstamp", "datetime"),
+    ]
+    with psycopg.connect(postgres_url) as conn:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        with conn.transaction(), pytest.raises(PostgresLoadError) as caught:
+            load_object(
+                conn,
+                schema=schema,
+                object_name="Account",
+                fields=fields,
+                pages=[account_page((1, "false", "A", "1", "X", T1))],
+                run_id="rr",
+            )
+    assert "runs in a repeatable read transaction" in str(caught.value)
+    assert "fix: load on a connection of its own" in str(caught.value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import random
+import threading
 import time
 import zlib
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from simple_salesforce.util import call_salesforce
 
 from dagplane.connectors.salesforce.credentials import SalesforceCredentials
 from dagplane.connectors.salesforce.errors import (
-    MalformedPageError,
+    SalesforceApiError,
     SalesforceError,
     SessionExpiredError,
     translate_errors,
@@ -120,6 +121,7 @@ class SalesforceClient:
         )
         self.session.hooks["response"].append(self._observe_usage)
         self._sleep = sleep
+        self._closed = threading.Event()
         self._retry_after: float | None = None
         self._sf: Salesforce | None = None
         self.logins = 0
@@ -151,7 +153,8 @@ class SalesforceClient:
         log.info("logged in to Salesforce instance %s (%s)", instance, mode)
 
     def close(self) -> None:
-        """Close the HTTP session."""
+        """Close the HTTP session; a call still retrying in another thread stops."""
+        self._closed.set()
         self.session.close()
 
     def call(self, action: str, fn: Callable[[], T]) -> T:
@@ -159,6 +162,8 @@ class SalesforceClient:
         retries = relogins = 0
         expired = False
         while True:
+            if self._closed.is_set():
+                raise SalesforceApiError(f"{action}: the Salesforce client was closed")
             try:
                 if expired:  # inside the loop, so a transient failure of the login is retried
                     self.login()
@@ -181,7 +186,10 @@ class SalesforceClient:
                 retries += 1
                 self.retries += 1
                 log.warning("%s: %s; retry %d in %.2fs", action, exc.code, retries, wait)
-                self._sleep(wait)
+                if self._sleep is time.sleep:
+                    self._closed.wait(wait)  # a close() ends the wait
+                else:
+                    self._sleep(wait)
 
     def request(self, action: str, method: str, path: str, **kwargs: Any) -> requests.Response:
         """An authenticated call to ``/services/data/vXX.X/<path>`` (or a full URL)."""
@@ -209,7 +217,8 @@ class SalesforceClient:
                 try:
                     raw = zlib.decompress(raw, wbits=31)
                 except zlib.error as exc:
-                    raise MalformedPageError(f"{action}: the gzip body is corrupt: {exc}") from exc
+                    # Most often a connection closed mid-body with no length to tell: retry.
+                    raise requests.ConnectionError(f"the gzip body is cut short: {exc}") from exc
             return response.headers, raw
 
         return self.call(action, fetch)

@@ -127,9 +127,9 @@ _THROTTLING_STATUSES = frozenset({406, 420, 429})
 # Words of a free-text failure (a Bulk job's errorMessage has no code prefix) that name a
 # known condition; checked only when the text carries no errorCode.
 _TEXT_ERRORS: tuple[tuple[re.Pattern[str], type[SalesforceError]], ...] = (
-    (re.compile(r"running for too long|timed? ?out", re.I), QueryTimeoutError),
-    (re.compile(r"limit (?:was |has been )?(?:exceeded|reached)|too many", re.I), RateLimitedError),
-    (re.compile(r"session (?:expired|invalid)|invalid session", re.I), SessionExpiredError),
+    (re.compile(r"\brunning for too long\b|\btimed? ?out\b", re.I), QueryTimeoutError),
+    (re.compile(r"\blimit (?:was |has been )?(?:exceeded|reached)\b", re.I), RateLimitedError),
+    (re.compile(r"\bsession (?:expired|invalid)\b|\binvalid session\b", re.I), SessionExpiredError),
 )
 _CODE_IN_TEXT = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
 
@@ -157,13 +157,15 @@ def error_for(action: str, code: str, message: str, status: int = 0) -> Salesfor
 def error_from_text(action: str, text: str) -> SalesforceError:
     """The connector error for a free-text failure such as a Bulk job's ``errorMessage``.
 
-    An errorCode anywhere in the text decides (``Failed to process query: QUERY_TIMEOUT: ...``);
-    without one, known wording does (``Your query request was running for too long``);
-    anything else is ``SalesforceApiError``, for the caller to refine.
+    An errorCode anywhere in the text decides (``Failed to process query: QUERY_TIMEOUT: ...``;
+    an unknown code such as ``QUERY_TOO_COMPLICATED`` gives ``SalesforceApiError``); only text
+    with no code at all is read for known wording (``Your query request was running for too
+    long``); anything else is ``SalesforceApiError``, for the caller to refine.
     """
-    for candidate in _CODE_IN_TEXT.findall(text):
-        if candidate in _CODE_ERRORS:
-            return error_for(action, candidate, text)
+    codes = _CODE_IN_TEXT.findall(text)
+    if codes:  # a code decides, known or not: wording never overrides one
+        known = [code for code in codes if code in _CODE_ERRORS]
+        return error_for(action, known[0] if known else codes[0], text)
     for pattern, cls in _TEXT_ERRORS:
         if pattern.search(text):
             return cls(f"{action}: {text}", code=None)

@@ -15,10 +15,10 @@ GZIP_LEVEL = 1
 
 
 def accepts_gzip(header: str | None) -> bool:
-    """True if an ``Accept-Encoding`` value lists gzip (or ``*``) with a non-zero weight."""
+    """True if an ``Accept-Encoding`` value lists gzip with a non-zero weight."""
     for part in (header or "").split(","):
         name, _, params = part.partition(";")
-        if name.strip().lower() not in ("gzip", "x-gzip", "*"):
+        if name.strip().lower() not in ("gzip", "x-gzip"):  # the guides name gzip only
             continue
         weight = params.strip().removeprefix("q=").strip() if "q=" in params else "1"
         try:

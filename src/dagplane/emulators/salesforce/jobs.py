@@ -156,6 +156,8 @@ class BulkJob:
             page = ready[2].result()
             if gzip and page.gzipped is None:
                 page = replace(page, gzipped=gzip_bytes(page.body))
+            elif not gzip and page.gzipped is not None:  # made ahead for a gzip request
+                page = replace(page, gzipped=None)
         else:
             page = self._render(cursor, size, gzip, nul)
         if self.cache is not None and not nul:

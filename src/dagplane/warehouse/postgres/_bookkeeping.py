@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from psycopg import sql
 
+from dagplane.warehouse.postgres._errors import PostgresLoadError
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -27,6 +29,7 @@ __all__ = [
     "lock",
     "read_watermark",
     "record_load",
+    "require_read_committed",
 ]
 
 WATERMARKS_TABLE = "_dagplane_watermarks"
@@ -41,6 +44,17 @@ def lock(conn: psycopg.Connection, name: str) -> None:
     conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"dagplane:{name}",))
 
 
+def require_read_committed(conn: psycopg.Connection) -> None:
+    """Refuse a transaction whose snapshot could hide tables other loads just created."""
+    (level,) = conn.execute("SHOW transaction_isolation").fetchone()
+    if level != "read committed":
+        raise PostgresLoadError(
+            f"the load runs in a {level} transaction, but creating and evolving tables while "
+            "other loads run needs read committed (fix: load on a connection of its own, or "
+            "SET TRANSACTION ISOLATION LEVEL READ COMMITTED first)"
+        )
+
+
 def ensure_bookkeeping(conn: psycopg.Connection, schema: str) -> None:
     """Create ``schema`` and its bookkeeping tables where missing, one session at a time.
 
@@ -49,12 +63,12 @@ def ensure_bookkeeping(conn: psycopg.Connection, schema: str) -> None:
     it (and the lock is held until the caller commits).
     """
     with conn.transaction():
+        require_read_committed(conn)
         if _ready(conn, schema):
             return
         lock(conn, f"schema:{schema}")
-        (exists,) = conn.execute(
-            "SELECT count(*) FROM pg_namespace WHERE nspname = %s", (schema,)
-        ).fetchone()
+        # to_regnamespace reads the current catalog, not this transaction's snapshot.
+        (exists,) = conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (schema,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         conn.execute(

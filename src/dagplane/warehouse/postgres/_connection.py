@@ -88,14 +88,18 @@ def password_of(conninfo: str) -> str | None:
 
 
 def connect(conninfo: str) -> psycopg.Connection:
-    """Open a connection (not autocommit); use it as a context manager to close it."""
+    """Open a READ COMMITTED connection (not autocommit); use it as a context manager."""
     psycopg = _psycopg()
     action = f"connecting to {describe_conninfo(conninfo)}"
     with translate_errors(action, secret=password_of(conninfo)):
         params = psycopg.conninfo.conninfo_to_dict(conninfo)
         params.setdefault("application_name", "dagplane")
         params.setdefault("connect_timeout", 10)
-        return psycopg.connect(**params)
+        conn = psycopg.connect(**params)
+        # Loads create tables and read the catalog after waiting on locks: that is only safe
+        # when each statement sees what others committed meanwhile (see _bookkeeping.py).
+        conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+        return conn
 
 
 def _psycopg() -> Any:

@@ -95,21 +95,24 @@ def load_object(
                     f"field of the object (column type: {types.get(cursor, 'no such column')})"
                 )
             stage = Stage(conn, object_name, types, cursor)
-            target = sql.Identifier(schema, table)
-            copied = merged = hard_deleted = flagged = 0
-            newest: datetime | None = None
+            merger = _Merger(stage, sql.Identifier(schema, table), run_id, hard_delete)
+            copied = 0
             for page in pages:
-                # Page by page: PostgreSQL merges this page while the next one is fetched.
                 rows = stage.copy(page)
-                if not rows:
-                    continue
-                page_newest, page_flagged = stage.summary()  # also rejects misfit ints
-                page_merged, page_deleted = merge(stage, target, run_id, hard_delete)
-                stage.clear()
-                copied, merged = copied + rows, merged + page_merged
-                hard_deleted, flagged = hard_deleted + page_deleted, flagged + page_flagged
-                if page_newest is not None and (newest is None or page_newest > newest):
-                    newest = page_newest
+                copied += rows
+                # Page by page, PostgreSQL merges one page while the source fetches the next.
+                # Hard deletes merge once at the end instead: a row deleted on one page must
+                # still be there to stop an older copy of it on a later page coming back.
+                if rows and not hard_delete:
+                    merger.flush()
+            if hard_delete and copied:
+                merger.flush()
+            merged, hard_deleted, flagged, newest = (
+                merger.merged,
+                merger.deleted,
+                merger.flagged,
+                merger.newest,
+            )
             watermark = advance_watermark(
                 conn, schema, object_name, cursor_field, run_id, copied, newest
             )
@@ -127,3 +130,24 @@ def load_object(
             )
             record_load(conn, schema, run_id, result)
     return result
+
+
+class _Merger:
+    """Merges what staging holds into the target and clears it, adding up the counts."""
+
+    def __init__(
+        self, stage: Stage, target: sql.Identifier, run_id: str, hard_delete: bool
+    ) -> None:
+        self.stage, self.target, self.run_id, self.hard_delete = stage, target, run_id, hard_delete
+        self.merged = self.deleted = self.flagged = 0
+        self.newest: datetime | None = None
+
+    def flush(self) -> None:
+        newest, flagged = self.stage.summary()  # also rejects a misfit int value
+        merged, deleted = merge(self.stage, self.target, self.run_id, self.hard_delete)
+        self.stage.clear()
+        self.merged += merged
+        self.deleted += deleted
+        self.flagged += flagged
+        if newest is not None and (self.newest is None or newest > self.newest):
+            self.newest = newest

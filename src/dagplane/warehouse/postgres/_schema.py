@@ -48,12 +48,11 @@ def existing_columns(
         SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull
         FROM pg_attribute a
         JOIN pg_class c ON c.oid = a.attrelid
-        JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')
+        WHERE a.attrelid = to_regclass(%s) AND c.relkind IN ('r', 'p')
           AND a.attnum > 0 AND NOT a.attisdropped
         ORDER BY a.attnum
         """,
-        (schema, table),
+        (sql.Identifier(schema, table).as_string(conn),),
     ).fetchall()
     return {name: ExistingColumn(name, pg_type, not_null) for name, pg_type, not_null in rows}
 
