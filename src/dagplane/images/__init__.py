@@ -90,8 +90,14 @@ def image_outputs(discovery: DiscoveryResult, config: ProjectConfig) -> dict[str
         files[f"{spec.name}/Dockerfile"] = render_dockerfile(spec)
     tags = {spec.name: content_tag(spec, config.root) for spec in specs}
     workflow = render_workflow(specs, tags, registry=config.registry)
+    # While a job module is broken its image may be missing from the specs: prune nothing.
+    keep = frozenset()
+    if discovery.failures and config.images_dir.is_dir():
+        keep = frozenset(
+            p.relative_to(config.images_dir).as_posix() for p in config.images_dir.glob("*/*")
+        )
     return {
-        "images": OutputSet(config.images_dir, files, pattern="*/*"),
+        "images": OutputSet(config.images_dir, files, pattern="*/*", keep=keep),
         "workflow": OutputSet(
             config.root / ".github" / "workflows",
             {WORKFLOW_NAME: workflow},
