@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -73,3 +74,18 @@ def test_verify_salesforce_installs_its_lock_and_imports_its_job(capsys) -> None
     size, monolith = report["size"], report["monolith"]
     assert 10 < size["megabytes"] <= monolith["megabytes"]
     assert report["monolith_images"] == ["examples", "reports", "salesforce"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("package", ["examples", "salesforce"])
+def test_package_locks_match_their_pyprojects(package) -> None:
+    from dagplane.images._requirements import find_uv
+
+    done = subprocess.run(
+        [find_uv(), "lock", "--check"],
+        cwd=ROOT / "packages" / package,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
