@@ -35,6 +35,7 @@ def test_images_exports() -> None:
         "image_references",
         "image_specs",
         "render_dockerfile",
+        "render_dockerignore",
         "render_requirements",
         "render_workflow",
     ]

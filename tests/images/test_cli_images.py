@@ -92,6 +92,8 @@ def test_build_calls_the_engine_with_the_content_tag(monkeypatch, tmp_path, caps
         "images/salesforce/Dockerfile",
         "-t",
         built["salesforce"],
+        "--ignorefile",
+        "images/salesforce/Dockerfile.dockerignore",
         "--build-arg",
         "BASE_IMAGE=stand-in:3.3.2",
         ".",

@@ -43,7 +43,7 @@ def test_inventory_of_generated_files(repo_plan) -> None:
     assert got == {
         ("images", f"{image}/{file}")
         for image in ("examples", "reports", "salesforce")
-        for file in ("Dockerfile", "requirements.txt")
+        for file in ("Dockerfile", "Dockerfile.dockerignore", "requirements.txt")
     } | {("workflow", "dagplane-images.yml")}
     assert repo_plan.outputs["workflow"].folder == ROOT / ".github" / "workflows"
 
@@ -101,11 +101,25 @@ def test_only_the_images_packages_are_copied_in(repo_plan) -> None:
     assert "COPY --from=build --chown=0:0" in files["salesforce/Dockerfile"]  # root-owned
 
 
+def test_the_build_context_holds_only_what_the_image_copies(repo_plan) -> None:
+    text = repo_plan.outputs["images"].files["salesforce/Dockerfile.dockerignore"]
+    rules = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert rules == [
+        "*",
+        "!src/dagplane",
+        "!images/salesforce/requirements.txt",
+        "!packages/salesforce",
+        "**/__pycache__",
+        "**/*.pyc",
+        "**/.venv",
+    ]
+
+
 def test_hadolint_reports_nothing_on_every_generated_dockerfile(repo_plan, tmp_path) -> None:
     hadolint = _hadolint()
     checked = 0
     for name, text in repo_plan.outputs["images"].files.items():
-        if name.endswith("Dockerfile"):
+        if name.endswith("/Dockerfile"):
             path = tmp_path / name.replace("/", "-")
             path.write_text(text, encoding="utf-8")
             done = subprocess.run([hadolint, str(path)], capture_output=True, text=True)

@@ -50,7 +50,8 @@ def command(packages_dir, image: str, python: str | None, no_monolith: bool, as_
             mono = report.monolith
             click.echo(
                 f"  monolith ({', '.join(report.monolith_images)}): {mono.megabytes} MB, "
-                f"{mono.distributions} distributions ({size.bytes / mono.bytes:.0%} of it)"
+                f"{mono.distributions} distributions; {image} is {size.bytes / mono.bytes:.0%} "
+                "of it"
             )
     if not report.ok:
         click.secho(f"error: {image}: {len(report.failed)} module(s) failed to import", err=True)

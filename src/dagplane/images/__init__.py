@@ -45,6 +45,7 @@ from dagplane.images._render import (
     RUNTIME_UID,
     WORKFLOW_NAME,
     render_dockerfile,
+    render_dockerignore,
     render_requirements,
     render_workflow,
 )
@@ -69,13 +70,15 @@ __all__ = [
     "image_references",
     "image_specs",
     "render_dockerfile",
+    "render_dockerignore",
     "render_requirements",
     "render_workflow",
 ]
 
 
 def image_outputs(discovery: DiscoveryResult, config: ProjectConfig) -> dict[str, OutputSet]:
-    """The ``images`` (Dockerfiles, requirement lists) and ``workflow`` outputs of the plan.
+    """The ``images`` (Dockerfiles, their ignore files, requirement lists) and ``workflow``
+    outputs of the plan.
 
     Reads the locks (``uv export``) and hashes the sources; rendering itself is pure.
     """
@@ -88,6 +91,7 @@ def image_outputs(discovery: DiscoveryResult, config: ProjectConfig) -> dict[str
         requirements = export_requirements(spec, config.root)
         files[f"{spec.name}/requirements.txt"] = render_requirements(spec, requirements)
         files[f"{spec.name}/Dockerfile"] = render_dockerfile(spec)
+        files[f"{spec.name}/Dockerfile.dockerignore"] = render_dockerignore(spec)
     tags = {spec.name: content_tag(spec, config.root) for spec in specs}
     workflow = render_workflow(specs, tags, registry=config.registry)
     # While a job module is broken its image may be missing from the specs: prune nothing.

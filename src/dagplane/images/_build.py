@@ -52,6 +52,8 @@ def build_command(
     reference = f"{spec.repository}:{content_tag(spec, root, base_image=base_image)}"
     verb = ["bud"] if Path(engine).name == "buildah" else ["build"]
     argv = [engine, *verb, "-f", spec.dockerfile_path, "-t", reference]
+    if Path(engine).name != "docker":  # docker (BuildKit) finds <Dockerfile>.dockerignore
+        argv += ["--ignorefile", f"{spec.dockerfile_path}.dockerignore"]
     if base_image:
         argv += ["--build-arg", f"BASE_IMAGE={base_image}"]
     argv += [*extra_args, "."]

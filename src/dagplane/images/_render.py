@@ -11,6 +11,7 @@ __all__ = [
     "RUNTIME_UID",
     "WORKFLOW_NAME",
     "render_dockerfile",
+    "render_dockerignore",
     "render_requirements",
     "render_workflow",
 ]
@@ -79,6 +80,24 @@ USER {RUNTIME_UID}
         body,
         source=spec.dockerfile_path,
         made_from=", ".join(sources),
+        regenerate=_REGENERATE,
+    )
+    return header + body
+
+
+def render_dockerignore(spec: ImageSpec) -> str:
+    """``<Dockerfile>.dockerignore``: the build context holds only what the image copies in
+    (BuildKit reads an ignore file named after the Dockerfile; it keeps ``.venv`` and the
+    other packages out of the context)."""
+    keep = [spec.requirements_path, *spec.package_paths]
+    if spec.dagplane_path:
+        keep.insert(0, spec.dagplane_path)
+    body = "*\n" + "".join(f"!{path}\n" for path in keep)
+    body += "**/__pycache__\n**/*.pyc\n**/.venv\n"
+    header = owned_header(
+        body,
+        source=spec.dockerfile_path + ".dockerignore",
+        made_from=spec.dockerfile_path,
         regenerate=_REGENERATE,
     )
     return header + body
