@@ -122,7 +122,7 @@ def test_a_package_without_pyproject_is_a_clear_error(tmp_path) -> None:
 
 def test_a_package_locked_against_another_airflow_is_an_error(tmp_path) -> None:
     root = _project(tmp_path, base='base = ["apache-airflow==3.2.0"]')
-    with pytest.raises(ImageError, match=r"base must be \[\"apache-airflow==3.3.2\"\]"):
+    with pytest.raises(ImageError, match=r'base must hold "apache-airflow==3.3.2", the control'):
         _tag(root)
 
 

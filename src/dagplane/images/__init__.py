@@ -14,9 +14,11 @@ name share one image. Where its pieces come from:
   interpreter, so the job's packages must suit the Airflow installed there. Each package
   pyproject has a ``base`` dependency group pinning ``apache-airflow`` to the control plane's
   exact version (checked against the root ``uv.lock``); the lock resolves the job's
-  dependencies *together with* that Airflow, so every package both need is locked at a
-  version Airflow accepts. The ``base`` group is never exported: Airflow itself comes from
-  the base image. The packages go to ``/opt/dagplane/site`` (first on ``PYTHONPATH``).
+  dependencies *together with* that Airflow (and the Kubernetes provider its workers run),
+  so every package both need is locked at a version they accept. The ``base`` group is never
+  exported: Airflow itself comes from the base image. The packages go to
+  ``/opt/dagplane/site`` (first on ``PYTHONPATH``). A package that another provider of the
+  base image pins tighter than Airflow does needs that provider in ``base`` too.
 - **dagplane's runtime**: in this repository dagplane's source (``src/dagplane``) is copied
   in, so the image runs exactly the committed source (and the tag covers it). A project that
   installs dagplane from an index locks it like any other dependency instead.

@@ -178,8 +178,8 @@ def _check_package(folder: Path, image: str, version: str, root: Path) -> None:
     base = _toml(pyproject).get("dependency-groups", {}).get("base", [])
     if pin not in [str(item).replace(" ", "") for item in base]:
         raise ImageError(
-            f'{where}/pyproject.toml: [dependency-groups] base must be ["{pin}"], the '
-            f"control plane's Airflow, so the lock agrees with the base image (fix: set it, "
+            f'{where}/pyproject.toml: [dependency-groups] base must hold "{pin}", the '
+            f"control plane's Airflow, so the lock agrees with the base image (fix: add it, "
             f"then run `uv lock` in {where})"
         )
     if not lock.is_file():
