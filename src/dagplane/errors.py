@@ -9,6 +9,7 @@
     ├── SyncError                   the DAG folder could not be brought up to date
     │   └── OwnershipConflictError  a file dagplane would write is not dagplane's
     ├── JobFailedError              a job returned non-zero or raised
+    ├── ImageError                  an image could not be planned, built or verified
     ├── SourceError                 an extraction source (Salesforce) failed
     └── DestinationError            a load destination (PostgreSQL) failed
 
@@ -23,6 +24,7 @@ __all__ = [
     "DagplaneError",
     "DestinationError",
     "DuplicateJobError",
+    "ImageError",
     "JobDeclarationError",
     "JobFailedError",
     "JobNotFoundError",
@@ -111,6 +113,10 @@ class JobFailedError(DagplaneError):
         self.exit_code = exit_code
         self.reason = message
         super().__init__(f"job {job_id!r} failed: {message}")
+
+
+class ImageError(DagplaneError, TerminalError):
+    """A job image could not be planned (missing pyproject or lock), built or verified."""
 
 
 class SourceError(DagplaneError):

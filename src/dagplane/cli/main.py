@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from dagplane import __version__
-from dagplane.cli import demo, discover, emulator, run, sync
+from dagplane.cli import demo, discover, emulator, images, run, sync
 from dagplane.errors import DagplaneError
 
 __all__ = ["cli", "main"]
@@ -34,10 +34,18 @@ def cli() -> None:
       dagplane sync --check      fail in CI when dags/ is stale
       dagplane run JOB_ID        run one job locally, without Airflow
       dagplane demo              the whole thing end to end on embedded defaults
+      dagplane images render     Dockerfiles and the CI workflow of the job images
     """
 
 
-for command in (discover.command, sync.command, run.command, demo.command, emulator.group):
+for command in (
+    discover.command,
+    sync.command,
+    run.command,
+    demo.command,
+    emulator.group,
+    images.group,
+):
     cli.add_command(command)
 
 
