@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from dagplane import __version__
-from dagplane.cli import demo, discover, emulator, run, sync
+from dagplane.cli import check, demo, discover, emulator, render, run, sync
 from dagplane.errors import DagplaneError
 
 __all__ = ["cli", "main"]
@@ -32,12 +32,22 @@ def cli() -> None:
     Typical flow:
       dagplane discover          list the jobs in packages/<pkg>/jobs/
       dagplane sync --check      fail in CI when dags/ is stale
+      dagplane check secrets     fail when a pod reads a Secret its job did not declare
+      dagplane render secrets    ExternalSecrets, kubectl recipe, Secret guard for Airflow
       dagplane run JOB_ID        run one job locally, without Airflow
       dagplane demo              the whole thing end to end on embedded defaults
     """
 
 
-for command in (discover.command, sync.command, run.command, demo.command, emulator.group):
+for command in (
+    discover.command,
+    sync.command,
+    run.command,
+    demo.command,
+    emulator.group,
+    render.group,
+    check.group,
+):
     cli.add_command(command)
 
 
