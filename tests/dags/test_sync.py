@@ -105,6 +105,7 @@ def test_a_broken_module_keeps_its_last_good_dag_and_does_not_hide_others(
     code, report = sync_json(packages, dags, capsys)
     assert code == 1
     assert report["kept"] == ["sales__orders.py"]
+    assert report["pod_kept"] == ["pod_templates/sales__orders.yaml"]  # its pod stays too
     assert report["written"] == ["sales__new_job.py"]
     assert report["failures"] == [
         "packages/sales/jobs/orders.py:6: JOB.schedule: 'every hour' is not a valid cron "
