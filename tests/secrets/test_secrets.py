@@ -391,3 +391,14 @@ def test_generated_files_hold_names_and_keys_never_values(project, monkeypatch) 
     for output in plan.outputs.values():
         for text in output.files.values():
             assert "value-that-must-never-be-written" not in text
+
+
+def test_check_secrets_fails_when_a_pod_template_is_missing(project, capsys) -> None:
+    config, _ = project
+    (config.dags_dir / "pod_templates" / "team__other.yaml").unlink()
+    code, lines = check(config, capsys)
+    assert code == 1
+    assert lines == [
+        f"error: DAG team__other: no pod template at "
+        f"{config.dags_dir / 'pod_templates' / 'team__other.yaml'} (run `dagplane sync`)"
+    ]
