@@ -256,3 +256,16 @@ def test_base_pod_is_the_hardened_start_of_every_template() -> None:
     spec = base_pod()["spec"]
     assert spec["automountServiceAccountToken"] is False
     assert spec["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_image_pull_secret_is_configuration(tmp_path, monkeypatch) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.dagplane]\nimage-pull-secret = "regcred"\nregistry = "registry.example.com"\n'
+    )
+    config = load_config(cwd=tmp_path)
+    assert (config.image_pull_secret, config.registry) == ("regcred", "registry.example.com")
+    monkeypatch.setenv("DAGPLANE__IMAGE_PULL_SECRET", "other")
+    assert load_config(cwd=tmp_path).image_pull_secret == "other"
+    (tmp_path / "pyproject.toml").write_text("[tool.dagplane]\n")
+    monkeypatch.delenv("DAGPLANE__IMAGE_PULL_SECRET")
+    assert load_config(cwd=tmp_path).image_pull_secret == ""
