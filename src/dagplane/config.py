@@ -33,6 +33,7 @@ _TEXT_DEFAULTS = {
     "registry": "ghcr.io",
     "image-owner": "example-org",
     "secret-store": "dagplane-secrets",
+    "image-pull-secret": "",
 }
 
 
@@ -49,6 +50,8 @@ class ProjectConfig:
     registry: str = _TEXT_DEFAULTS["registry"]
     image_owner: str = _TEXT_DEFAULTS["image-owner"]
     secret_store: str = _TEXT_DEFAULTS["secret-store"]
+    # The Secret worker pods pull images with (``imagePullSecrets``); empty for none.
+    image_pull_secret: str = _TEXT_DEFAULTS["image-pull-secret"]
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -110,4 +113,5 @@ def load_config(
         registry=text("registry"),
         image_owner=text("image-owner"),
         secret_store=text("secret-store"),
+        image_pull_secret=text("image-pull-secret"),
     )

@@ -43,7 +43,12 @@ def test_quotes_and_newlines_stay_inside_string_literals(specs) -> None:
     tree = ast.parse(text)
     # The only calls at module level are the decorator and the DAG function call; nothing
     # from the description ever becomes code.
-    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    # ``os`` appears only where the pod template's path is computed, from ``__file__``.
+    pod_path = next(n for n in tree.body if isinstance(n, ast.Assign))
+    assert [t.id for t in pod_path.targets] == ["_POD_TEMPLATE"]
+    assert ast.literal_eval(pod_path.value.args[2]) == "sales__orders.yaml"
+    rest = [n for n in tree.body if n is not pod_path]
+    names = {n.id for node in rest for n in ast.walk(node) if isinstance(n, ast.Name)}
     assert "__import__" not in names and "os" not in names
     dag_function = next(n for n in tree.body if isinstance(n, ast.FunctionDef))
     assert ast.get_docstring(dag_function) == EVIL
@@ -76,7 +81,9 @@ def test_generated_file_imports_only_airflow_sdk_at_parse_time(specs) -> None:
     modules = sorted(
         (n.module if isinstance(n, ast.ImportFrom) else n.names[0].name) for n in top_imports
     )
-    assert modules == ["__future__", "airflow.sdk", "datetime"]
+    assert modules == ["__future__", "airflow.sdk", "datetime", "os"]
+    no_pod = ast.parse(render_dag(specs["legacy"], pod_template=False))
+    assert not [n for n in no_pod.body if isinstance(n, ast.Import) and n.names[0].name == "os"]
     assert "dagplane.jobs.airflow_task" in render_dag(specs["legacy"])
     assert "run_job()" in render_dag(specs["legacy"])
 

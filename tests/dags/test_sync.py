@@ -31,9 +31,21 @@ def sync(packages, dags, *flags: str) -> int:
     return main(["sync", "--packages-dir", str(packages), "--dags-dir", str(dags), *flags])
 
 
+def split_pods(report: dict) -> dict:
+    """DAG files under their own keys, pod templates (``pod_templates/``) under ``pod_<key>``."""
+    result = {}
+    for key, names in report.items():
+        if key == "failures":
+            result[key] = names
+            continue
+        result[key] = [n for n in names if not n.startswith("pod_templates/")]
+        result["pod_" + key] = [n for n in names if n.startswith("pod_templates/")]
+    return result
+
+
 def sync_json(packages, dags, capsys, *flags: str) -> tuple[int, dict]:
     code = sync(packages, dags, "--json", *flags)
-    return code, json.loads(capsys.readouterr().out)
+    return code, split_pods(json.loads(capsys.readouterr().out))
 
 
 def test_first_sync_writes_then_resync_is_a_no_op(project, capsys) -> None:
@@ -41,11 +53,15 @@ def test_first_sync_writes_then_resync_is_a_no_op(project, capsys) -> None:
     code, report = sync_json(packages, dags, capsys)
     assert code == 0
     assert report["written"] == ["sales__leads.py", "sales__orders.py"]
-    mtimes = {p.name: p.stat().st_mtime_ns for p in dags.iterdir()}
+    assert report["pod_written"] == [
+        "pod_templates/sales__leads.yaml",
+        "pod_templates/sales__orders.yaml",
+    ]
+    mtimes = {p.name: p.stat().st_mtime_ns for p in dags.rglob("*")}
     code, report = sync_json(packages, dags, capsys)
     assert (code, report["written"], report["pruned"]) == (0, [], [])
     assert report["unchanged"] == ["sales__leads.py", "sales__orders.py"]
-    assert {p.name: p.stat().st_mtime_ns for p in dags.iterdir()} == mtimes
+    assert {p.name: p.stat().st_mtime_ns for p in dags.rglob("*")} == mtimes
 
 
 def test_hand_written_dags_are_never_touched_and_only_owned_files_pruned(project, capsys) -> None:
@@ -57,7 +73,12 @@ def test_hand_written_dags_are_never_touched_and_only_owned_files_pruned(project
     code, report = sync_json(packages, dags, capsys)
     assert code == 0
     assert report["pruned"] == ["sales__leads.py"]
-    assert sorted(p.name for p in dags.iterdir()) == ["sales__orders.py", "team_dag.py"]
+    assert report["pod_pruned"] == ["pod_templates/sales__leads.yaml"]
+    assert sorted(p.name for p in dags.iterdir() if p.is_file()) == [
+        "sales__orders.py",
+        "team_dag.py",
+    ]
+    assert [p.name for p in (dags / "pod_templates").iterdir()] == ["sales__orders.yaml"]
     assert hand.read_text() == "# hand-written\nfrom airflow.sdk import dag\n"
 
 
@@ -84,6 +105,7 @@ def test_a_broken_module_keeps_its_last_good_dag_and_does_not_hide_others(
     code, report = sync_json(packages, dags, capsys)
     assert code == 1
     assert report["kept"] == ["sales__orders.py"]
+    assert report["pod_kept"] == ["pod_templates/sales__orders.yaml"]  # its pod stays too
     assert report["written"] == ["sales__new_job.py"]
     assert report["failures"] == [
         "packages/sales/jobs/orders.py:6: JOB.schedule: 'every hour' is not a valid cron "
@@ -121,7 +143,10 @@ def test_writes_are_atomic_a_failed_write_leaves_the_old_file(project, monkeypat
     with pytest.raises(OSError, match="disk full"):
         sync_dags(discover(packages), dags)
     assert (dags / "sales__orders.py").read_text() == before
-    assert sorted(p.name for p in dags.iterdir()) == ["sales__leads.py", "sales__orders.py"]
+    assert sorted(p.name for p in dags.iterdir() if p.is_file()) == [
+        "sales__leads.py",
+        "sales__orders.py",
+    ]
 
 
 def test_watch_picks_up_changes_until_stopped(project, write_job) -> None:
@@ -172,8 +197,8 @@ def test_watch_json_prints_one_json_line_per_cycle(project) -> None:
     cmd += ["--packages-dir", str(packages), "--dags-dir", str(dags)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        first = json.loads(proc.stdout.readline())
-        second = json.loads(proc.stdout.readline())
+        first = split_pods(json.loads(proc.stdout.readline()))
+        second = split_pods(json.loads(proc.stdout.readline()))
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -90,6 +90,30 @@ def only_failure(packages) -> JobDeclarationError:
             "JOB.secrets: a key is read from two secrets (both would set one variable)",
         ),
         (
+            'JOB = Job(entrypoint=run, secrets=[Secret(name="a", keys=["K"], '
+            'optional_keys=["K"])])',
+            "secrets.0",
+            "JOB.secrets.0: key(s) K are listed as required and optional (fix: list each key "
+            "in keys or in optional_keys, not both)",
+        ),
+        (
+            'JOB = Job(entrypoint=run, secrets=[Secret(name="a", keys=["K"], '
+            'optional_keys=["bad-key"])])',
+            "secrets.0.optional_keys",
+            "JOB.secrets.0.optional_keys: secret key 'bad-key' is not a valid key",
+        ),
+        (
+            'JOB = Job(entrypoint=run, secrets=[Secret(name="a", keys=["K"], env="yes")])',
+            "secrets.0.env",
+            "JOB.secrets.0.env: Input should be a valid boolean",
+        ),
+        (
+            'JOB = Job(entrypoint=run, secrets=[Secret(name="a", keys=["K"]), '
+            'Secret(name="b", keys=["J"], optional_keys=["K"])])',
+            "secrets",
+            "JOB.secrets: a key is read from two secrets (both would set one variable)",
+        ),
+        (
             'JOB = Job(entrypoint=run, schedule="@continuous", max_active_runs=2)',
             "max_active_runs",
             "JOB.max_active_runs: a '@continuous' schedule allows one active run at a time "
@@ -112,7 +136,7 @@ def only_failure(packages) -> JobDeclarationError:
             'JOB = Job(entrypoint=run, secrets=[Secret(name="ok", key=["A"])])',
             "secrets.0.key",
             "JOB.secrets.0.key: unknown field (fix: did you mean 'keys'? remove it or use one "
-            "of: keys, name)",
+            "of: env, keys, name, optional_keys)",
         ),
         (
             'JOB = Job(entrypoint=run, secrets=["ok"])',

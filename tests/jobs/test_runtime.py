@@ -200,3 +200,33 @@ def test_a_job_that_cannot_be_imported_is_a_job_failure_not_a_crash(
         "error: job 'needs_dep' failed: cannot import demo.jobs.needs_dep: "
         "ModuleNotFoundError: No module named 'not_installed_anywhere'"
     ) in proc.stderr
+
+
+OPTIONAL_SECRET = """\
+from dagplane import Job, Secret
+
+def run(ctx):
+    print("optional=" + ctx.secret("API_ALT"))
+    return 0
+
+JOB = Job(entrypoint=run, secrets=[Secret(name="api", keys=["API_TOKEN"],
+                                          optional_keys=["API_ALT"])])
+"""
+
+
+def test_optional_keys_are_readable_from_their_mounted_file_and_masked(
+    write_job, packages, tmp_path
+) -> None:
+    write_job("demo", "optional_secret", OPTIONAL_SECRET)
+    secret_dir = tmp_path / "secrets" / "api"
+    secret_dir.mkdir(parents=True)
+    (secret_dir / "API_ALT").write_text(SECRET + "\n")
+    proc = run_cli(
+        packages,
+        tmp_path,
+        "optional_secret",
+        env={"DAGPLANE_SECRETS_DIR": str(secret_dir.parent), "API_TOKEN": "x" * 8},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert SECRET not in proc.stdout + proc.stderr
+    assert "optional=***" in proc.stdout

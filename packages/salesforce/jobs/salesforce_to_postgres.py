@@ -31,6 +31,12 @@ JOB = Job(
         Secret(
             name="salesforce-credentials",
             keys=["SALESFORCE_USERNAME", "SALESFORCE_PASSWORD", "SALESFORCE_SECURITY_TOKEN"],
+            # OAuth client credentials and JWT bearer logins: present only where used.
+            optional_keys=[
+                "SALESFORCE_CLIENT_ID",
+                "SALESFORCE_CLIENT_SECRET",
+                "SALESFORCE_PRIVATE_KEY",
+            ],
         ),
         Secret(name="warehouse-postgres", keys=["POSTGRES_URL"]),
     ],

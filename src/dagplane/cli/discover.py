@@ -50,7 +50,7 @@ def _print_table(jobs: list) -> None:
             job.job_id,
             o.schedule or "manual",
             job.image,
-            "\n".join(f"{s.name}: {', '.join(s.keys)}" for s in o.secrets) or "-",
+            "\n".join(f"{s.name}: {', '.join(s.all_keys)}" for s in o.secrets) or "-",
             ", ".join(o.partitions) or "-",
         )
         table.add_row(*(escape(cell) for cell in cells))

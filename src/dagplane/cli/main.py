@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from dagplane import __version__
-from dagplane.cli import demo, discover, emulator, images, run, sync
+from dagplane.cli import check, demo, discover, emulator, images, render, run, sync
 from dagplane.errors import DagplaneError
 
 __all__ = ["cli", "main"]
@@ -32,6 +32,8 @@ def cli() -> None:
     Typical flow:
       dagplane discover          list the jobs in packages/<pkg>/jobs/
       dagplane sync --check      fail in CI when dags/ is stale
+      dagplane check secrets     fail when a pod reads a Secret its job did not declare
+      dagplane render secrets    ExternalSecrets, kubectl recipe, Secret guard for Airflow
       dagplane run JOB_ID        run one job locally, without Airflow
       dagplane demo              the whole thing end to end on embedded defaults
       dagplane images render     Dockerfiles and the CI workflow of the job images
@@ -45,6 +47,8 @@ for command in (
     demo.command,
     emulator.group,
     images.group,
+    render.group,
+    check.group,
 ):
     cli.add_command(command)
 

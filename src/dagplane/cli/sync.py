@@ -12,6 +12,7 @@ from dagplane.cli._common import echo_json, packages_option, print_failures, pro
 from dagplane.errors import DagplaneError
 
 if TYPE_CHECKING:
+    from dagplane.config import ProjectConfig
     from dagplane.dags.sync import SyncReport
 
 
@@ -41,7 +42,8 @@ def command(
     interval: float,
     as_json: bool,
 ) -> int:
-    """Generate DAG files; prune only dagplane's own; keep the last good DAG of a broken job.
+    """Generate DAG files and their worker pod templates (pod_templates/ in the DAG folder);
+    prune only dagplane's own; keep the last good DAG of a broken job.
 
     Exit 1 when a job module failed discovery, a hand-written file is in the way, or (with
     --check) the folder is stale.
@@ -50,21 +52,21 @@ def command(
         raise click.UsageError("--check and --watch cannot be combined")
     config = project_config(packages_dir, dags_dir)
     while True:
-        code = _sync_once(config.packages_dir, config.dags_dir, config.root, check, as_json, watch)
+        code = _sync_once(config, check, as_json, watch)
         if not watch:
             return code
         time.sleep(interval)
 
 
-def _sync_once(
-    packages_dir: Path, dags_dir: Path, root: Path, check: bool, as_json: bool, quiet: bool
-) -> int:
-    from dagplane.dags.sync import raise_for_conflicts, sync_dags
+def _sync_once(config: ProjectConfig, check: bool, as_json: bool, quiet: bool) -> int:
     from dagplane.jobs.discovery import discover
+    from dagplane.plan import SYNC_KINDS, build_plan, write_plan
+    from dagplane.write import raise_for_conflicts
 
+    dags_dir = config.dags_dir
     try:
-        discovery = discover(packages_dir, root=root)
-        report = sync_dags(discovery, dags_dir, check=check)
+        discovery = discover(config.packages_dir, root=config.root)
+        report = write_plan(build_plan(discovery, config, SYNC_KINDS), SYNC_KINDS, check=check)
     except (DagplaneError, OSError) as exc:  # in --watch mode, the next cycle tries again
         click.secho(f"error: {exc}", fg="red", err=True)
         return 1

@@ -29,9 +29,9 @@ _TEMPLATE = """\
 from __future__ import annotations
 
 import datetime
-
+{os_import}
 from airflow.sdk import dag, task
-
+{pod_template}
 
 @dag(
     dag_id={dag_id!r},
@@ -51,7 +51,7 @@ from airflow.sdk import dag, task
 def {function}():
     {docstring}
 
-    @task(task_id={task_id!r})
+    @task(task_id={task_id!r}{executor_config})
     def run_job(partition: str | None = None) -> None:
         from dagplane.jobs.airflow_task import run_airflow_task
 
@@ -89,8 +89,19 @@ def _summary(description: str) -> str:
     return first[:200]
 
 
-def render_body(spec: JobSpec) -> str:
-    """The DAG file without its header."""
+# The worker pod's settings live in a pod template file beside the DAG (dagplane.pods), named
+# by an absolute path computed at parse time: a string costs nothing to parse, where a V1Pod
+# would import the kubernetes models into every DAG file.
+_POD_TEMPLATE = """
+_POD_TEMPLATE = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "pod_templates", {filename!r}
+)
+"""
+
+
+def render_body(spec: JobSpec, *, pod_template: bool = True) -> str:
+    """The DAG file without its header; ``pod_template`` names the DAG's worker pod template
+    in ``executor_config`` (for the KubernetesExecutor; other executors ignore it)."""
     o = spec.options
     partitions = list(o.partitions)
     invocation = f"run_job.expand(partition={partitions!r})" if partitions else "run_job()"
@@ -115,12 +126,17 @@ def render_body(spec: JobSpec) -> str:
         module=spec.module,
         job_id=spec.job_id,
         invocation=invocation,
+        os_import="import os\n" if pod_template else "",
+        pod_template=_POD_TEMPLATE.format(filename=f"{spec.dag_id}.yaml") if pod_template else "",
+        executor_config=', executor_config={"pod_template_file": _POD_TEMPLATE}'
+        if pod_template
+        else "",
     )
 
 
-def render_dag(spec: JobSpec) -> str:
+def render_dag(spec: JobSpec, *, pod_template: bool = True) -> str:
     """The whole DAG file: an ownership header (source and content hash), then the body."""
-    body = render_body(spec)
+    body = render_body(spec, pod_template=pod_template)
     source = spec.path.encode("unicode_escape").decode("ascii")
     header = owned_header(
         body,

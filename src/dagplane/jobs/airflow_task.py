@@ -68,5 +68,5 @@ def _mask_in_airflow(module: str, packages_dir: Path | None) -> None:
 
     _, _, job = load_job(module, packages_dir)
     if job is not None:
-        for value in present_secret_values({s.name: s.keys for s in job.secrets}):
+        for value in present_secret_values({s.name: s.all_keys for s in job.secrets}):
             mask_secret(value)

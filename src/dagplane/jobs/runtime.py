@@ -62,7 +62,7 @@ def run_module(
 ) -> int:
     """Import ``module`` and run its job; see ``run_job``."""
     entrypoint, legacy, job = load_job(module, packages_dir)
-    secret_names = {s.name: s.keys for s in job.secrets} if job else {}
+    secret_names = {s.name: s.all_keys for s in job.secrets} if job else {}
     ctx = JobContext(
         job_id=job_id or module.rsplit(".", 1)[-1],
         run_id=(context or {}).get("run_id") or f"manual__{uuid.uuid4().hex[:12]}",

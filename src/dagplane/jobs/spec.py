@@ -32,21 +32,26 @@ _STRICT = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
 class Secret(BaseModel):
     """A Kubernetes Secret the job reads, and the keys it reads from it.
 
-    Each key reaches the job as an environment variable of the same name (and as a file
-    ``$DAGPLANE_SECRETS_DIR/<name>/<key>`` where secrets are mounted).
+    Each key reaches the job as a file ``$DAGPLANE_SECRETS_DIR/<name>/<key>`` mounted
+    read-only from the Secret (the default), or, with ``env=True``, as an environment variable
+    of the same name (``secretKeyRef``). ``keys`` must exist in the Secret or the pod does not
+    start; ``optional_keys`` may be absent (alternative logins, for example) and are mounted
+    ``optional: true``. Either way the job reads them with ``ctx.secret(KEY)``.
     """
 
     model_config = _STRICT
 
     name: str
     keys: tuple[str, ...] = Field(min_length=1)
+    optional_keys: tuple[str, ...] = ()
+    env: bool = Field(default=False, strict=True)
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
         return check_dns_subdomain(value, "secret name")
 
-    @field_validator("keys")
+    @field_validator("keys", "optional_keys")
     @classmethod
     def _keys(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for key in value:
@@ -54,6 +59,21 @@ class Secret(BaseModel):
         if len(set(value)) != len(value):
             raise FieldProblem("secret keys repeat", "list each key once")
         return value
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> Secret:
+        both = sorted(set(self.keys) & set(self.optional_keys))
+        if both:
+            raise FieldProblem(
+                f"key(s) {', '.join(both)} are listed as required and optional",
+                "list each key in keys or in optional_keys, not both",
+            )
+        return self
+
+    @property
+    def all_keys(self) -> tuple[str, ...]:
+        """Every key the job may read from this Secret: required, then optional."""
+        return (*self.keys, *self.optional_keys)
 
 
 class Resources(BaseModel):
@@ -145,7 +165,7 @@ class JobOptions(BaseModel):
             raise FieldProblem(
                 "a secret is listed twice", "merge its keys into one Secret(...)", field="secrets"
             )
-        keys = [k for s in self.secrets for k in s.keys]
+        keys = [k for s in self.secrets for k in s.all_keys]
         if len(set(keys)) != len(keys):
             raise FieldProblem(
                 "a key is read from two secrets (both would set one variable)",
@@ -217,7 +237,15 @@ class JobSpec(BaseModel):
             "description": o.description,
             "schedule": o.schedule,
             "image": self.image,
-            "secrets": [{"name": s.name, "keys": list(s.keys)} for s in o.secrets],
+            "secrets": [
+                {
+                    "name": s.name,
+                    "keys": list(s.keys),
+                    "optional_keys": list(s.optional_keys),
+                    "env": s.env,
+                }
+                for s in o.secrets
+            ],
             "partitions": list(o.partitions),
             "retries": o.retries,
             "retry_delay_seconds": int(o.retry_delay.total_seconds()),

@@ -1,0 +1,237 @@
+"""Worker pods: the base every worker starts from, and each DAG's pod template. Pure.
+
+A DAG's task names its pod template with ``executor_config={"pod_template_file": path}``; the
+KubernetesExecutor then uses that file *instead of* its configured base template
+(``get_base_pod_from_template``) and reconciles it with the pod it builds for the task. So each
+DAG's template is complete: the base (``base_pod``: hardened security context, writable
+``/tmp`` and log folder, no service account token) plus the DAG's own image, secrets,
+resources and labels. Templates are JSON, which is YAML too, so no YAML library is needed.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from dagplane.jobs.context import DEFAULT_SECRETS_DIR
+from dagplane.pods._image import image_for, pod_images
+from dagplane.write import OutputSet, owned_header
+
+if TYPE_CHECKING:
+    from dagplane.config import ProjectConfig
+    from dagplane.jobs.discovery import DiscoveryResult
+    from dagplane.jobs.spec import JobSpec, Secret
+
+__all__ = [
+    "AIRFLOW_HOME",
+    "POD_TEMPLATES_DIR",
+    "RUN_AS_USER",
+    "SECRETS_DIR",
+    "base_pod",
+    "label_value",
+    "pod_outputs",
+    "pod_template_filename",
+    "render_base_pod_template",
+    "render_pod_template",
+    "secret_volume_name",
+    "worker_pod",
+]
+
+POD_TEMPLATES_DIR = "pod_templates"  # beside the DAG files, inside the DAG folder
+SECRETS_DIR = str(DEFAULT_SECRETS_DIR)
+AIRFLOW_HOME = "/opt/airflow"
+RUN_AS_USER = 50000  # the official Airflow image's user
+LABEL_PREFIX = "dagplane.io/"
+_LABEL_BAD = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def label_value(text: str) -> str:
+    """``text`` as a Kubernetes label value: at most 63 of ``[A-Za-z0-9_.-]``, alphanumeric
+    at both ends; a long or rewritten value keeps a short hash so it stays distinct."""
+    clean = _LABEL_BAD.sub("-", text).strip("-_.")
+    if clean == text and len(text) <= 63:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+    return f"{clean[:54].rstrip('-_.')}-{digest}".lstrip("-_.")
+
+
+def secret_volume_name(secret: str) -> str:
+    """The volume that mounts ``secret``: a DNS-1123 label derived from its name."""
+    name = "secret-" + secret.replace(".", "-")
+    if len(name) <= 63:
+        return name
+    digest = hashlib.sha256(secret.encode("utf-8")).hexdigest()[:8]
+    return f"{name[:54].rstrip('-')}-{digest}"
+
+
+def base_pod() -> dict[str, Any]:
+    """What every worker pod gets, whatever its DAG: the deployment's base pod template."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "dagplane-worker",
+            "labels": {"app.kubernetes.io/managed-by": "dagplane"},
+        },
+        "spec": {
+            "automountServiceAccountToken": False,
+            "enableServiceLinks": False,
+            "restartPolicy": "Never",
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": RUN_AS_USER,
+                "runAsGroup": 0,
+                "fsGroup": 0,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "containers": [
+                {
+                    "name": "base",
+                    "imagePullPolicy": "IfNotPresent",
+                    "env": [
+                        {"name": "AIRFLOW__CORE__EXECUTOR", "value": "LocalExecutor"},
+                        {"name": "DAGPLANE_SECRETS_DIR", "value": SECRETS_DIR},
+                    ],
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": RUN_AS_USER,
+                        "allowPrivilegeEscalation": False,
+                        "privileged": False,
+                        "readOnlyRootFilesystem": True,
+                        "capabilities": {"drop": ["ALL"]},
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "volumeMounts": [
+                        {"name": "tmp", "mountPath": "/tmp"},
+                        {"name": "airflow-logs", "mountPath": f"{AIRFLOW_HOME}/logs"},
+                    ],
+                }
+            ],
+            "volumes": [
+                {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+                {"name": "airflow-logs", "emptyDir": {"sizeLimit": "1Gi"}},
+            ],
+        },
+    }
+
+
+def _secret_volume(secret: Secret) -> dict[str, Any]:
+    """One projected volume per Secret: required keys, then optional ones (``optional``)."""
+    sources = [
+        {"secret": {"name": secret.name, "items": [{"key": k, "path": k} for k in secret.keys]}}
+    ]
+    if secret.optional_keys:
+        items = [{"key": k, "path": k} for k in secret.optional_keys]
+        sources.append({"secret": {"name": secret.name, "items": items, "optional": True}})
+    return {
+        "name": secret_volume_name(secret.name),
+        "projected": {"sources": sources, "defaultMode": 0o440},
+    }
+
+
+def _secret_env(secret: Secret) -> list[dict[str, Any]]:
+    env = []
+    for key in secret.all_keys:
+        ref: dict[str, Any] = {"name": secret.name, "key": key}
+        if key in secret.optional_keys:
+            ref["optional"] = True
+        env.append({"name": key, "valueFrom": {"secretKeyRef": ref}})
+    return env
+
+
+def worker_pod(
+    spec: JobSpec, config: ProjectConfig, images: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The complete pod template of ``spec``'s DAG (base plus the job's own settings)."""
+    pod = base_pod()
+    options = spec.options
+    labels = {
+        f"{LABEL_PREFIX}dag": label_value(spec.dag_id),
+        f"{LABEL_PREFIX}image": label_value(spec.image),
+        f"{LABEL_PREFIX}team": label_value(spec.owner),
+    }
+    pod["metadata"]["name"] = spec.dag_id.replace("_", "-")[:63].strip("-")
+    pod["metadata"]["labels"].update(labels)
+    pod["metadata"]["annotations"] = {f"{LABEL_PREFIX}dag-id": spec.dag_id}
+    pod_spec = pod["spec"]
+    if config.image_pull_secret:
+        pod_spec["imagePullSecrets"] = [{"name": config.image_pull_secret}]
+    container = pod_spec["containers"][0]
+    container["image"] = image_for(spec, config, config.root, images)
+    resources = options.resources
+    container["resources"] = {"requests": {"cpu": resources.cpu, "memory": resources.memory}}
+    limits = {
+        name: value
+        for name, value in (("cpu", resources.cpu_limit), ("memory", resources.memory_limit))
+        if value is not None
+    }
+    if limits:
+        container["resources"]["limits"] = limits
+    for secret in options.secrets:
+        if secret.env:
+            container["env"].extend(_secret_env(secret))
+            continue
+        volume = _secret_volume(secret)
+        pod_spec["volumes"].append(volume)
+        container["volumeMounts"].append(
+            {
+                "name": volume["name"],
+                "mountPath": str(PurePosixPath(SECRETS_DIR, secret.name)),
+                "readOnly": True,
+            }
+        )
+    return pod
+
+
+def pod_template_filename(spec: JobSpec) -> str:
+    """The template's path relative to the DAG folder."""
+    return f"{POD_TEMPLATES_DIR}/{spec.dag_id}.yaml"
+
+
+def _as_yaml(pod: dict[str, Any]) -> str:
+    return json.dumps(pod, indent=2, sort_keys=False) + "\n"
+
+
+def render_pod_template(
+    spec: JobSpec, config: ProjectConfig, images: Mapping[str, str] | None = None
+) -> str:
+    """The text of ``spec``'s pod template file, with dagplane's ownership header."""
+    body = _as_yaml(worker_pod(spec, config, images))
+    source = spec.path.encode("unicode_escape").decode("ascii")
+    header = owned_header(
+        body,
+        source=spec.path,
+        made_from=f"{source} (job {spec.job_id!r}); it names Secrets and keys, never values",
+        regenerate="change the job module and run `dagplane sync`",
+    )
+    return header + body
+
+
+def render_base_pod_template() -> str:
+    """The deployment's base worker pod template (``[kubernetes_executor] pod_template_file``)."""
+    body = _as_yaml(copy.deepcopy(base_pod()))
+    header = owned_header(
+        body,
+        source="dagplane.pods",
+        made_from="dagplane.pods.base_pod (the start of every DAG's pod template)",
+        regenerate="run `dagplane render secrets`",
+    )
+    return header + body
+
+
+def pod_outputs(discovery: DiscoveryResult, config: ProjectConfig) -> OutputSet:
+    """The pod template files of the discovered jobs, in ``<dags dir>/pod_templates/``."""
+    images = pod_images(discovery, config)
+    files = {
+        Path(pod_template_filename(spec)).name: render_pod_template(spec, config, images)
+        for spec in discovery.jobs
+    }
+    failed = {f"{Path(p).parent.parent.name}__{Path(p).stem}.yaml" for p in discovery.failed_paths}
+    return OutputSet(
+        config.dags_dir / POD_TEMPLATES_DIR, files, pattern="*.yaml", keep=frozenset(failed)
+    )

@@ -1,0 +1,244 @@
+"""Render the secret side of a deployment from the job specs. Pure: no I/O.
+
+- ``allow_list``: per DAG, the Secrets and keys its job declared (and its image);
+- one ``ExternalSecret`` per declared Secret with exactly the keys jobs read (the union
+  across jobs). Required keys sync into the Secret (``creationPolicy: Owner``); each optional
+  key has its own ExternalSecret that merges into it, so a key missing in the store fails
+  only that key, never the Secret;
+- ``create-secrets.sh``: the same Secrets with ``kubectl create secret generic``, for clusters
+  without the External Secrets Operator; values come from the environment, never the file;
+- ``airflow_local_settings.py``: a ``pod_mutation_hook`` that rejects any worker pod
+  referencing a Secret or key outside its DAG's allow-list.
+
+Generated files hold Secret names and keys, never values.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from typing import TYPE_CHECKING, Any
+
+from dagplane.pods import render_base_pod_template
+from dagplane.pods._image import image_for, pod_images
+from dagplane.secrets import _refs
+from dagplane.write import OutputSet, owned_header
+
+if TYPE_CHECKING:
+    from dagplane.config import ProjectConfig
+    from dagplane.jobs.discovery import DiscoveryResult
+
+__all__ = [
+    "EXTERNAL_SECRETS_API",
+    "allow_list",
+    "deploy_outputs",
+    "render_external_secrets",
+    "render_kubectl_recipe",
+    "render_local_settings",
+    "secret_keys",
+]
+
+EXTERNAL_SECRETS_API = "external-secrets.io/v1"
+STORE_KIND = "ClusterSecretStore"
+_REGENERATE = "change the job modules and run `dagplane render secrets`"
+
+
+def allow_list(discovery: DiscoveryResult, config: ProjectConfig) -> dict[str, dict[str, Any]]:
+    """``{dag_id: {"image": ..., "secrets": {name: [keys]}}}`` for every discovered job."""
+    images = pod_images(discovery, config)
+    return {
+        spec.dag_id: {
+            "image": image_for(spec, config, config.root, images),
+            "secrets": {s.name: list(s.all_keys) for s in spec.options.secrets},
+        }
+        for spec in sorted(discovery.jobs, key=lambda s: s.dag_id)
+    }
+
+
+def secret_keys(discovery: DiscoveryResult) -> dict[str, dict[str, list[str]]]:
+    """Per Secret, the keys jobs read: ``{"required": [...], "optional": [...]}``.
+
+    A key one job requires and another reads optionally is required."""
+    found: dict[str, dict[str, set[str]]] = {}
+    for spec in discovery.jobs:
+        for secret in spec.options.secrets:
+            entry = found.setdefault(secret.name, {"required": set(), "optional": set()})
+            entry["required"].update(secret.keys)
+            entry["optional"].update(secret.optional_keys)
+    return {
+        name: {
+            "required": sorted(entry["required"]),
+            "optional": sorted(entry["optional"] - entry["required"]),
+        }
+        for name, entry in sorted(found.items())
+    }
+
+
+def _key_slug(key: str) -> str:
+    return key.lower().replace("_", "-").strip("-")
+
+
+def external_secret_objects(
+    name: str, keys: dict[str, list[str]], config: ProjectConfig
+) -> list[dict[str, Any]]:
+    """The ExternalSecrets that fill Secret ``name``: required keys, then one per optional key."""
+
+    def make(object_name: str, data_keys: list[str], policy: str) -> dict[str, Any]:
+        return {
+            "apiVersion": EXTERNAL_SECRETS_API,
+            "kind": "ExternalSecret",
+            "metadata": {
+                "name": object_name,
+                "labels": {
+                    "app.kubernetes.io/managed-by": "dagplane",
+                    "dagplane.io/secret": name,
+                },
+            },
+            "spec": {
+                "refreshInterval": "1h",
+                "secretStoreRef": {"name": config.secret_store, "kind": STORE_KIND},
+                "target": {"name": name, "creationPolicy": policy},
+                "data": [
+                    {"secretKey": key, "remoteRef": {"key": name, "property": key}}
+                    for key in data_keys
+                ],
+            },
+        }
+
+    objects = [make(name, keys["required"], "Owner")] if keys["required"] else []
+    for key in keys["optional"]:
+        objects.append(make(f"{name}-{_key_slug(key)}"[:253], [key], "Merge"))
+    return objects
+
+
+def render_external_secrets(discovery: DiscoveryResult, config: ProjectConfig) -> dict[str, str]:
+    """``{<secret>.yaml: text}``: a multi-document YAML file per declared Secret."""
+    files = {}
+    for name, keys in secret_keys(discovery).items():
+        docs = external_secret_objects(name, keys, config)
+        body = "---\n".join(json.dumps(doc, indent=2) + "\n" for doc in docs)
+        header = owned_header(
+            body,
+            source=f"secret {name}",
+            made_from=f"the jobs that read Secret {name!r} (keys only, never values)",
+            regenerate=_REGENERATE,
+        )
+        files[f"{name}.yaml"] = header + body
+    return files
+
+
+def render_kubectl_recipe(discovery: DiscoveryResult) -> str:
+    """A shell script creating every declared Secret with kubectl, values from the environment."""
+    lines = [
+        "#!/bin/sh",
+        "# Create the Secrets dagplane's jobs read, without the External Secrets Operator.",
+        "# Export each KEY first (optional keys may stay unset); no value is in this file.",
+        "set -eu",
+        "",
+    ]
+    for name, keys in secret_keys(discovery).items():
+        lines.append(f"set -- kubectl create secret generic {name}")
+        for key in keys["required"]:
+            lines.append(f'set -- "$@" --from-literal={key}="${{{key}:?export {key}}}"')
+        for key in keys["optional"]:
+            lines.append(
+                f'if [ -n "${{{key}:-}}" ]; then set -- "$@" --from-literal={key}="${key}"; fi'
+            )
+        lines.append('"$@" --dry-run=client -o yaml | kubectl apply -f -')
+        lines.append("")
+    body = "\n".join(lines)
+    header = owned_header(
+        body,
+        source="secrets recipe",
+        made_from="the jobs' declared Secrets (keys only, never values)",
+        regenerate=_REGENERATE,
+    )
+    # The shebang must come first; the marker stays within the first lines.
+    first, rest = body.split("\n", 1)
+    return first + "\n" + header + rest
+
+
+_SETTINGS = '''\
+"""Airflow local settings generated by dagplane: least privilege for worker pods.
+
+Put this file on the scheduler's PYTHONPATH (for example $AIRFLOW_HOME/config/). The
+KubernetesExecutor calls ``pod_mutation_hook`` for every worker pod it builds; the hook
+rejects a pod of a dagplane DAG that references a Secret or key its job did not declare
+(volumes, projections, env secretKeyRef, envFrom), and a pod of any other DAG that references
+Secrets at all. It then pins the pod's ``base`` container to the DAG's image. It holds Secret
+names and keys, never values.
+"""
+
+from __future__ import annotations
+
+# Per DAG: its image and the Secrets (name -> keys) its job declared.
+ALLOW = {allow}
+
+
+class PodSecretsRejected(Exception):
+    """A worker pod references Secrets outside its DAG's allow-list."""
+
+
+{refs}
+
+def _dag_id(data):
+    metadata = data.get("metadata") or {{}}
+    annotations = metadata.get("annotations") or {{}}
+    labels = metadata.get("labels") or {{}}
+    return annotations.get("dag_id") or labels.get("dag_id")
+
+
+def pod_mutation_hook(pod):
+    """Reject a pod that reads undeclared Secrets; pin a dagplane DAG's image."""
+    from kubernetes.client import ApiClient
+
+    data = ApiClient().sanitize_for_serialization(pod)
+    dag_id = _dag_id(data)
+    entry = ALLOW.get(dag_id)
+    problems = secret_problems(dag_id, data, entry["secrets"] if entry else {{}})
+    if problems:
+        raise PodSecretsRejected("; ".join(problems))
+    if entry:
+        for container in pod.spec.containers or []:
+            if container.name == "base":
+                container.image = entry["image"]
+'''
+
+
+def _refs_source() -> str:
+    source = inspect.getsource(_refs)
+    start = source.index("_CONTAINER_LISTS =")  # after the docstring, imports and __all__
+    return source[start:].rstrip() + "\n\n"
+
+
+def render_local_settings(discovery: DiscoveryResult, config: ProjectConfig) -> str:
+    """The ``airflow_local_settings.py`` that enforces every DAG's Secret allow-list."""
+    allow = json.dumps(allow_list(discovery, config), indent=4, sort_keys=True)
+    body = _SETTINGS.format(allow=allow, refs=_refs_source())
+    header = owned_header(
+        body,
+        source="airflow_local_settings",
+        made_from="the jobs' declared Secrets and images",
+        regenerate=_REGENERATE,
+    )
+    return header + body
+
+
+def deploy_outputs(discovery: DiscoveryResult, config: ProjectConfig) -> dict[str, OutputSet]:
+    """What ``dagplane render secrets`` writes under the deploy folder."""
+    deploy = config.deploy_dir
+    secrets = render_external_secrets(discovery, config)
+    secrets["create-secrets.sh"] = render_kubectl_recipe(discovery)
+    # A failed module may have declared Secrets: prune nothing until it is fixed.
+    pattern = "*" if not discovery.failed_paths else "-prune-nothing-"
+    return {
+        "secrets": OutputSet(deploy / "secrets", secrets, pattern=pattern),
+        "airflow_settings": OutputSet(
+            deploy / "airflow",
+            {"airflow_local_settings.py": render_local_settings(discovery, config)},
+            pattern="airflow_local_settings.py",
+        ),
+        "base_pod": OutputSet(
+            deploy, {"pod-template.yaml": render_base_pod_template()}, pattern="pod-template.yaml"
+        ),
+    }
