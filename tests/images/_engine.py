@@ -59,14 +59,28 @@ class Engine:
     env: tuple[tuple[str, str], ...] = ()
 
     def __call__(self, *args: str, **kwargs) -> subprocess.CompletedProcess[str]:
-        kwargs.setdefault("check", True)
         kwargs.setdefault("text", True)
         kwargs.setdefault("env", {**os.environ, **dict(self.env)})
-        return subprocess.run([*self.argv, *args], **kwargs)
+        return _run([*self.argv, *args], **kwargs)
 
     def image_exists(self, reference: str) -> bool:
         done = self("image", "inspect", reference, check=False, capture_output=True)
         return done.returncode == 0
+
+
+def _run(argv: list[str], *, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    """``subprocess.run``; a failure names the command and shows the end of its output."""
+    done = subprocess.run(argv, check=False, **kwargs)
+    if check and done.returncode != 0:
+        output = "\n".join(
+            str(o if isinstance(o, str) else o.decode(errors="replace"))[-3000:]
+            for o in (done.stdout, done.stderr)
+            if o
+        )
+        raise RuntimeError(
+            f"`{' '.join(map(str, argv[:4]))} ...` exited {done.returncode}:\n{output}"
+        )
+    return done
 
 
 def _podman_env() -> tuple[tuple[str, str], ...]:
@@ -161,7 +175,7 @@ def ensure_stand_in(engine: Engine, version: str) -> str:
             work = Path(tmp)
             if not engine.image_exists(ROOTFS_IMAGE):
                 rootfs = work / "rootfs"
-                subprocess.run(
+                _run(
                     [
                         "debootstrap",
                         "--variant=minbase",
@@ -170,7 +184,6 @@ def ensure_stand_in(engine: Engine, version: str) -> str:
                         str(rootfs),
                         _debian_mirror(),
                     ],
-                    check=True,
                     capture_output=True,
                     text=True,
                 )
@@ -188,8 +201,7 @@ def ensure_stand_in(engine: Engine, version: str) -> str:
             )
             engine(
                 "build",
-                "--pull=never",
-                *ca_mount_args(),
+                *build_args(engine),
                 "-f",
                 str(context / "Containerfile"),
                 "-t",
@@ -201,11 +213,15 @@ def ensure_stand_in(engine: Engine, version: str) -> str:
     return reference
 
 
-def ca_mount_args() -> list[str]:
-    """The "custom CA" case: the host's bundle (with the proxy's CA) mounted into a build."""
+def build_args(engine: Engine) -> list[str]:
+    """podman build flags: never pull (the stand-in is local) and the "custom CA" case, the
+    host's bundle (with the TLS proxy's CA) mounted into the build. docker build has neither."""
+    if engine.name != "podman":
+        return []
+    args = ["--pull=never"]
     if (HOST_CERTS / "ca-certificates.crt").is_file():
-        return ["--volume", f"{HOST_CERTS}:{HOST_CERTS}:ro"]
-    return []
+        args += ["--volume", f"{HOST_CERTS}:{HOST_CERTS}:ro"]
+    return args
 
 
 def engine_bin_dir(engine: Engine, folder: Path) -> Path:

@@ -23,8 +23,9 @@ from dagplane.emulators.salesforce import SalesforceEmulator
 
 from ._engine import (
     ROOT,
+    STAND_IN_REPOSITORY,
     airflow_version,
-    ca_mount_args,
+    build_args,
     engine_bin_dir,
     ensure_stand_in,
     find_engine,
@@ -72,7 +73,8 @@ def test_salesforce_image_runs_the_job_as_its_worker_pod(engine, tmp_path: Path)
     """Stand-in base (not the official image) → generated Dockerfile unchanged → the job in a
     read-only, capability-less container as uid 50000, secrets as files, loading PostgreSQL."""
     version = airflow_version()
-    if engine.name == "podman" and (missing := stand_in_missing_tools()):
+    cached = engine.image_exists(f"{STAND_IN_REPOSITORY}:{version}")
+    if not cached and (missing := stand_in_missing_tools()):
         pytest.skip(f"cannot build the stand-in base image: missing {', '.join(missing)}")
     base = ensure_stand_in(engine, version)
 
@@ -82,8 +84,7 @@ def test_salesforce_image_runs_the_job_as_its_worker_pod(engine, tmp_path: Path)
         [
             *(sys.executable, "-m", "dagplane.cli", "images", "build", "salesforce"),
             *("--base-image", base),
-            "--engine-arg=--pull=never",
-            *(f"--engine-arg={arg}" for arg in ca_mount_args()),
+            *(f"--engine-arg={arg}" for arg in build_args(engine)),
         ],
         cwd=ROOT,
         env=env,
