@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 from pathlib import Path
 
 from dagplane.cli import main
@@ -74,17 +75,21 @@ def test_build_calls_the_engine_with_the_content_tag(monkeypatch, tmp_path, caps
     engine = bin_dir / "podman"
     engine.write_text(
         "#!/bin/sh\n"
-        f"python3 -c 'import json,os,sys; print(json.dumps([os.getcwd(), *sys.argv[1:]]))' "
+        f"{sys.executable} -c "
+        "'import json,os,sys; print(json.dumps([os.getcwd(), *sys.argv[1:]]))' "
         f'"$@" >> {log}\n'
     )
-    engine.chmod(engine.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    docker = bin_dir / "docker"  # a client with no daemon behind it, as on many machines
+    docker.write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
+    for fake in (engine, docker):
+        fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", str(bin_dir))
     monkeypatch.chdir(ROOT)
-    if any(Path(p, "docker").exists() for p in os.environ["PATH"].split(os.pathsep)):
-        return  # a real docker comes first; the fake podman would not be used
     assert main(["images", "build", "salesforce", "--base-image", "stand-in:3.3.2", "--json"]) == 0
     built = json.loads(capsys.readouterr().out)
-    cwd, *argv = json.loads(log.read_text().splitlines()[0])
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert calls[0] == [str(ROOT), "info"]  # docker did not answer; podman did
+    cwd, *argv = calls[1]
     assert cwd == str(ROOT)
     assert argv == [
         "build",

@@ -26,15 +26,35 @@ class BuildCommand:
 
 
 def find_engine(engines: Sequence[str] = ENGINES) -> str:
-    """The path of the first container engine on PATH, or an ``ImageError`` saying so."""
-    for engine in engines:
-        found = shutil.which(engine)
-        if found:
-            return found
+    """The path of the first container engine on PATH that answers, or an ``ImageError``.
+
+    A docker client without a daemon behind it is common (it is installed, but the engine
+    is podman): an engine whose ``info`` fails is passed over for the next one.
+    """
+    found = [path for path in map(shutil.which, engines) if path]
+    for path in found:
+        if path and _answers(path):
+            return path
+    tried = ", ".join(engines)
+    if found:
+        raise ImageError(
+            f"no container engine answers (found {', '.join(found)}, but `info` failed for "
+            f"each): start its daemon or service, or install another of {tried}"
+        )
     raise ImageError(
-        f"no container engine found on PATH (tried {', '.join(engines)}): install one, or "
+        f"no container engine found on PATH (tried {tried}): install one, or "
         "let CI build the images (.github/workflows/dagplane-images.yml)"
     )
+
+
+def _answers(engine: str) -> bool:
+    if Path(engine).name == "buildah":  # daemonless, no `info` needed to build
+        return True
+    try:
+        done = subprocess.run([engine, "info"], capture_output=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
 
 
 def build_command(
