@@ -8,6 +8,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -354,7 +355,21 @@ def test_the_recipe_reads_values_from_the_environment_and_skips_unset_optional_k
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     fake = bin_dir / "kubectl"
-    fake.write_text('#!/bin/sh\nprintf "%s\\n" "$*" >> "$KUBECTL_LOG"\n')
+    # Logs its arguments with each --from-file=KEY=path shown as KEY=<the file's content>.
+    fake.write_text(
+        "#!/bin/sh\n"
+        f"{sys.executable} -c '"
+        "import os, sys\n"
+        "out = []\n"
+        "for arg in sys.argv[1:]:\n"
+        '    if arg.startswith("--from-file="):\n'
+        '        key, path = arg[12:].split("=", 1)\n'
+        '        out.append(f"{key}={open(path).read()}")\n'
+        "    else:\n"
+        "        out.append(arg)\n"
+        'open(os.environ["KUBECTL_LOG"], "a").write(" ".join(out) + "\\n")\n'
+        '\' "$@"\n'
+    )
     fake.chmod(0o755)
     script = tmp_path / "create-secrets.sh"
     script.write_text(recipe)
@@ -374,15 +389,14 @@ def test_the_recipe_reads_values_from_the_environment_and_skips_unset_optional_k
         "apply -f -",
         "apply -f -",
         "apply -f -",
-        "create secret generic reporting-api --from-literal=REPORTING_API_TOKEN=r "
-        "--dry-run=client -o yaml",
-        "create secret generic salesforce-credentials --from-literal=SALESFORCE_PASSWORD=pass "
-        "word --from-literal=SALESFORCE_SECURITY_TOKEN=tok "
-        "--from-literal=SALESFORCE_USERNAME=me@example.com "
-        "--from-literal=SALESFORCE_PRIVATE_KEY=-----BEGIN KEY----- --dry-run=client -o yaml",
-        "create secret generic warehouse-postgres --from-literal=POSTGRES_URL=postgresql://h/db "
+        "create secret generic reporting-api REPORTING_API_TOKEN=r --dry-run=client -o yaml",
+        "create secret generic salesforce-credentials SALESFORCE_PASSWORD=pass word "
+        "SALESFORCE_SECURITY_TOKEN=tok SALESFORCE_USERNAME=me@example.com "
+        "SALESFORCE_PRIVATE_KEY=-----BEGIN KEY----- --dry-run=client -o yaml",
+        "create secret generic warehouse-postgres POSTGRES_URL=postgresql://h/db "
         "--dry-run=client -o yaml",
     ]
+    assert "pass word" not in recipe and "--from-literal" not in recipe
     missing = subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True)
     assert missing.returncode != 0 and "export REPORTING_API_TOKEN" in missing.stderr
 

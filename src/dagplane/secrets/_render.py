@@ -133,16 +133,23 @@ def render_kubectl_recipe(discovery: DiscoveryResult) -> str:
         "#!/bin/sh",
         "# Create the Secrets dagplane's jobs read, without the External Secrets Operator.",
         "# Export each KEY first (optional keys may stay unset); no value is in this file.",
+        "# Values go to kubectl as files in a private folder, never on a command line (where",
+        "# ps and /proc would show them); printf is a shell builtin, so it runs no process.",
         "set -eu",
+        "umask 077",
+        "values=$(mktemp -d)",
+        "trap 'rm -rf \"$values\"' EXIT",
         "",
     ]
     for name, keys in secret_keys(discovery).items():
         lines.append(f"set -- kubectl create secret generic {name}")
         for key in keys["required"]:
-            lines.append(f'set -- "$@" --from-literal={key}="${{{key}:?export {key}}}"')
+            lines.append(f'printf %s "${{{key}:?export {key}}}" >"$values/{key}"')
+            lines.append(f'set -- "$@" --from-file={key}="$values/{key}"')
         for key in keys["optional"]:
             lines.append(
-                f'if [ -n "${{{key}:-}}" ]; then set -- "$@" --from-literal={key}="${key}"; fi'
+                f'if [ -n "${{{key}:-}}" ]; then printf %s "${key}" >"$values/{key}"; '
+                f'set -- "$@" --from-file={key}="$values/{key}"; fi'
             )
         lines.append('"$@" --dry-run=client -o yaml | kubectl apply -f -')
         lines.append("")
