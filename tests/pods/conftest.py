@@ -43,7 +43,7 @@ def build_worker_pod(
         try_number=1,
         kube_image=kube_image,
         date=None,
-        args=["airflow", "tasks", "run", dag_id, task_id, "manual__1", "--map-index", "0"],
+        args=task_runner_args(dag_id, task_id, map_index),
         pod_override_object=override,
         base_worker_pod=base,
         namespace="airflow",
@@ -51,6 +51,25 @@ def build_worker_pod(
         run_id="manual__1",
         map_index=map_index,
     )
+
+
+def task_runner_args(dag_id: str, task_id: str, map_index: int = 0) -> list[str]:
+    """The base container's args as the executor writes them (``workload_to_command_args``)."""
+    import json
+
+    workload = {
+        "token": "not-a-real-token",
+        "dag_rel_path": f"{dag_id}.py",
+        "ti": {"dag_id": dag_id, "task_id": task_id, "run_id": "manual__1", "map_index": map_index},
+        "type": "ExecuteTask",
+    }
+    return [
+        "python",
+        "-m",
+        "airflow.sdk.execution_time.execute_workload",
+        "--json-string",
+        json.dumps(workload),
+    ]
 
 
 def as_json(pod) -> dict[str, Any]:

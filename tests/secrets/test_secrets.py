@@ -231,9 +231,14 @@ def test_hook_rejects_tampered_pods(project, hook) -> None:
 def test_hook_rejects_secrets_in_pods_of_unknown_dags_only(project, hook) -> None:
     from kubernetes.client import models as k8s
 
+    from tests.pods.conftest import build_worker_pod
+
     config, _ = project
-    pod = real_pod(config, "team__plain")
-    pod.metadata.annotations["dag_id"] = "someone_elses_dag"
+    template = config.dags_dir / "pod_templates" / "team__plain.yaml"
+    pod = build_worker_pod(
+        "someone_elses_dag", "task", {"pod_template_file": str(template)},
+        kube_image="apache/airflow:3.3.2",
+    )  # fmt: skip
     hook.pod_mutation_hook(pod)
     assert pod.spec.containers[0].image == "apache/airflow:3.3.2"  # not ours: left alone
     pod.spec.volumes.append(
@@ -241,6 +246,43 @@ def test_hook_rejects_secrets_in_pods_of_unknown_dags_only(project, hook) -> Non
     )
     with pytest.raises(hook.PodSecretsRejected, match="someone_elses_dag: Secret 'api'"):
         hook.pod_mutation_hook(pod)
+
+
+def test_a_pod_override_cannot_borrow_another_dags_allow_list(project, hook) -> None:
+    """A DAG's own pod_override can set labels and annotations: they must match the DAG
+    the task runner will run, or the pod is refused."""
+    config, _ = project
+    pod = real_pod(config, "team__plain")
+    pod.metadata.annotations["dag_id"] = "team__other"  # claims a DAG allowed more Secrets
+
+    with pytest.raises(hook.PodSecretsRejected, match=r"claims DAG.*'team__other'.*runs DAG"):
+        hook.pod_mutation_hook(pod)
+
+
+def test_an_executor_pod_whose_command_was_overridden_is_refused(project, hook) -> None:
+    config, _ = project
+    pod = real_pod(config, "team__plain")
+    pod.spec.containers[0].command = ["sh", "-c", "cat /var/run/secrets/dagplane/*/*"]
+
+    with pytest.raises(hook.PodSecretsRejected, match="does not run the Airflow task runner"):
+        hook.pod_mutation_hook(pod)
+
+
+def test_operator_pods_are_checked_only_when_they_claim_a_dagplane_dag(project, hook) -> None:
+    from kubernetes.client import models as k8s
+
+    def operator_pod(dag_id: str) -> k8s.V1Pod:
+        return k8s.V1Pod(
+            metadata=k8s.V1ObjectMeta(labels={"dag_id": dag_id}),
+            spec=k8s.V1PodSpec(
+                containers=[k8s.V1Container(name="base", image="busybox:1.37")],
+                volumes=[k8s.V1Volume(name="s", secret=k8s.V1SecretVolumeSource(secret_name="db"))],
+            ),
+        )
+
+    hook.pod_mutation_hook(operator_pod("hand_written_dag"))  # not dagplane's: RBAC decides
+    with pytest.raises(hook.PodSecretsRejected, match="team__plain"):
+        hook.pod_mutation_hook(operator_pod("team__plain"))
 
 
 def test_external_secrets_carry_exactly_the_keys_jobs_read(project) -> None:
