@@ -70,7 +70,9 @@ def test_help_lists_every_command(flag, capsys) -> None:
     assert sorted(cli.commands) == COMMANDS
     assert main_module([flag]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Usage: dagplane [OPTIONS] COMMAND [ARGS]...")
+    # The program name is argv[0] (pytest here, dagplane from the console script).
+    assert out.startswith("Usage: ") and " [OPTIONS] COMMAND [ARGS]...\n" in out
+    assert "dagplane: find Python ETL jobs, turn them into Airflow 3 DAGs" in out
     listed = out.split("\nCommands:\n", 1)[1].splitlines()
     assert [line.split()[0] for line in listed if line.strip()] == COMMANDS
     assert "--version" in out
