@@ -107,3 +107,19 @@ def test_many_schedules_parse_and_dags_do_not_import_job_code(
     assert "dagplane_test_job_import_sentinel" not in sys.modules
     assert not marker.exists()
     assert not any(name.startswith("team.") for name in sys.modules)
+
+
+def test_a_description_ending_in_md_is_the_dag_docs_not_a_file(
+    write_job, packages, tmp_path, dagbag_of, monkeypatch
+):
+    write_job("docs", "readme", "def main(argv):\n    return 0\n\nJOB = (main, 'see README.md')\n")
+    result = discover(packages, root=tmp_path)
+    assert not result.failures
+    sync_dags(result, tmp_path / "dags")
+    # Airflow opens a doc_md ending in ".md" relative to the working directory: put a file of
+    # that name there, so a docstring read as a path would show the file's text.
+    (tmp_path / "see README.md").write_text("the file, not the description\n")
+    monkeypatch.chdir(tmp_path)
+    dag = dagbag_of(tmp_path / "dags").dags["docs__readme"]
+    assert dag.description == "see README.md"
+    assert dag.doc_md.strip() == "see README.md"
