@@ -11,6 +11,8 @@ import pytest
 from dagplane.dags.sync import sync_dags
 from dagplane.jobs.discovery import discover
 
+pytestmark = pytest.mark.airflow
+
 SCHEDULES = ["@hourly", "*/15 * * * *", None, "@once", "0 6 * * 1-5"]
 
 

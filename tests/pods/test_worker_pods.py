@@ -18,6 +18,8 @@ from dagplane.pods import base_pod, image_for, render_base_pod_template
 
 from .conftest import ROOT, build_worker_pod, validate
 
+pytestmark = pytest.mark.airflow  # Airflow's DagBag and the cncf.kubernetes provider
+
 SECRETS_DIR = "/var/run/secrets/dagplane"
 
 
@@ -57,6 +59,7 @@ def test_every_dag_names_its_own_pod_template_as_an_absolute_path(repo) -> None:
         assert path == config.dags_dir / "pod_templates" / f"{spec.dag_id}.yaml"
 
 
+@pytest.mark.slow  # builds every worker pod with the provider: about 3 s
 def test_worker_pods_run_the_jobs_image_hardened(repo) -> None:
     config, discovery, bag = repo
     pods = pods_of(config, discovery, bag)
