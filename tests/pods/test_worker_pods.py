@@ -59,7 +59,6 @@ def test_every_dag_names_its_own_pod_template_as_an_absolute_path(repo) -> None:
         assert path == config.dags_dir / "pod_templates" / f"{spec.dag_id}.yaml"
 
 
-@pytest.mark.slow  # builds every worker pod with the provider: about 3 s
 def test_worker_pods_run_the_jobs_image_hardened(repo) -> None:
     config, discovery, bag = repo
     pods = pods_of(config, discovery, bag)
