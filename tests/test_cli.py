@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from pathlib import Path
 
@@ -59,10 +60,30 @@ def test_ctrl_c_exits_130(monkeypatch, capsys) -> None:
     assert main(["discover"]) == 130
 
 
-@pytest.mark.parametrize("flag", ["--help", "--version"])
-def test_help_and_version(flag, capsys) -> None:
+COMMANDS = ["check", "demo", "discover", "emulator", "images", "render", "run", "sync"]
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_lists_every_command(flag, capsys) -> None:
+    from dagplane.cli.main import cli
+
+    assert sorted(cli.commands) == COMMANDS
     assert main_module([flag]) == 0
-    assert capsys.readouterr().out
+    out = capsys.readouterr().out
+    # The program name is argv[0] (pytest here, dagplane from the console script).
+    assert out.startswith("Usage: ") and " [OPTIONS] COMMAND [ARGS]...\n" in out
+    assert "dagplane: find Python ETL jobs, turn them into Airflow 3 DAGs" in out
+    listed = out.split("\nCommands:\n", 1)[1].splitlines()
+    assert [line.split()[0] for line in listed if line.strip()] == COMMANDS
+    assert "--version" in out
+
+
+def test_version_is_the_package_version(capsys) -> None:
+    import dagplane
+
+    assert main_module(["--version"]) == 0
+    assert capsys.readouterr().out == f"dagplane, version {dagplane.__version__}\n"
+    assert dagplane.__version__ == importlib.metadata.version("dagplane")
 
 
 def test_discover_prints_markup_like_values_literally(write_job, packages, capsys) -> None:

@@ -6,7 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+
+# The demos run DAGs through real Airflow 3: 12-25 s each.
+pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 
 def run_demo(*args: str) -> str:

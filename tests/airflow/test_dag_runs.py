@@ -10,6 +10,9 @@ from dagplane.dags.local_airflow import LocalAirflow
 from dagplane.dags.sync import sync_dags
 from dagplane.jobs.discovery import discover
 
+# Real `airflow dags test` runs: 8-13 s each.
+pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+
 
 def test_mapped_dag_runs_every_partition_and_masks_the_secret(local_airflow) -> None:
     local_airflow.extra_env["REPORTING_API_TOKEN"] = "tok-123456789"

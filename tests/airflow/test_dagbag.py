@@ -11,6 +11,8 @@ import pytest
 from dagplane.dags.sync import sync_dags
 from dagplane.jobs.discovery import discover
 
+pytestmark = pytest.mark.airflow
+
 SCHEDULES = ["@hourly", "*/15 * * * *", None, "@once", "0 6 * * 1-5"]
 
 
@@ -67,13 +69,25 @@ def test_example_dags_parse_with_their_schedules_tasks_and_mapping(example_dags,
 
 
 def test_many_schedules_parse_and_dags_do_not_import_job_code(
-    write_job, packages, tmp_path, dagbag_of
+    write_job, packages, tmp_path, dagbag_of, monkeypatch
 ):
+    # An importable sentinel the job modules import first: if parsing the DAGs imported any job
+    # module, the sentinel would land in sys.modules and write its marker file (a missing module
+    # alone can never be in sys.modules, so it could not show the import happened).
+    sentinel_dir = tmp_path / "sentinel"
+    sentinel_dir.mkdir()
+    marker = tmp_path / "job-module-was-imported"
+    (sentinel_dir / "dagplane_test_job_import_sentinel.py").write_text(
+        f"from pathlib import Path\nPath({str(marker)!r}).touch()\n", encoding="utf-8"
+    )
+    monkeypatch.syspath_prepend(str(sentinel_dir))
+    monkeypatch.delitem(sys.modules, "dagplane_test_job_import_sentinel", raising=False)
     for i, schedule in enumerate(SCHEDULES):
         write_job(
             "team",
             f"job{i}",
             f"""\
+            import dagplane_test_job_import_sentinel
             import module_that_is_not_installed_anywhere
             from dagplane import Job
 
@@ -92,5 +106,22 @@ def test_many_schedules_parse_and_dags_do_not_import_job_code(
         dag = bag.dags[f"team__job{i}"]
         assert dag.schedule == schedule
         assert dag.description == 'it\'s "quoted"'
-    assert "module_that_is_not_installed_anywhere" not in sys.modules
+    assert "dagplane_test_job_import_sentinel" not in sys.modules
+    assert not marker.exists()
     assert not any(name.startswith("team.") for name in sys.modules)
+
+
+def test_a_description_ending_in_md_is_the_dag_docs_not_a_file(
+    write_job, packages, tmp_path, dagbag_of, monkeypatch
+):
+    write_job("docs", "readme", "def main(argv):\n    return 0\n\nJOB = (main, 'see README.md')\n")
+    result = discover(packages, root=tmp_path)
+    assert not result.failures
+    sync_dags(result, tmp_path / "dags")
+    # Airflow opens a doc_md ending in ".md" relative to the working directory: put a file of
+    # that name there, so a docstring read as a path would show the file's text.
+    (tmp_path / "see README.md").write_text("the file, not the description\n")
+    monkeypatch.chdir(tmp_path)
+    dag = dagbag_of(tmp_path / "dags").dags["docs__readme"]
+    assert dag.description == "see README.md"
+    assert dag.doc_md.strip() == "see README.md"

@@ -19,6 +19,7 @@ from dagplane.connectors.salesforce import (
     InvalidFieldError,
     MalformedPageError,
     MalformedQueryError,
+    RateLimitedError,
     RetryPolicy,
     SalesforceApiError,
     SalesforceAuthError,
@@ -313,7 +314,8 @@ def test_slow_page_times_out_and_is_retried(
     fields = source.fields("Lead")
     emu.inject_fault("slow_page", delay=1.0)
     assert len(ids_of(source.pages("Lead", fields))) == 300
-    assert client.retries == 1
+    # The slowed page hit the 0.3 s read timeout once and was fetched again: one retry.
+    assert client.retries == 1 and emu.stats["fault.slow_page"] == 1
 
 
 @pytest.mark.parametrize("mode", ["rest", "bulk"])
@@ -367,5 +369,6 @@ def test_broken_rest_page_is_detected(emu: Any, source: SalesforceSource) -> Non
 def test_retry_policy_is_configurable(emu: Any, credentials_for: Any) -> None:
     client = SalesforceClient(credentials_for(emu), retry=RetryPolicy(attempts=1))
     emu.inject_fault("http_429")
-    with pytest.raises(Exception, match="429"):
+    with pytest.raises(RateLimitedError, match="429"):
         client.describe("Account")
+    assert client.retries == 0 and emu.stats["fault.http_429"] == 1  # attempts=1: no retry

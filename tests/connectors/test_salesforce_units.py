@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -35,15 +36,49 @@ from dagplane.connectors.salesforce import (
 from dagplane.connectors.salesforce.bulk import check_page, split_header
 from dagplane.connectors.salesforce.errors import translate_errors
 from dagplane.connectors.salesforce.schema import loadable_fields
-from dagplane.errors import ConfigError, TerminalError, TransientError
+from dagplane.errors import ConfigError, SourceError, TerminalError, TransientError
 
 UTC = timezone.utc
 
 
 def test_public_api_is_pinned() -> None:
-    assert sorted(connector.__all__) == sorted(dir(connector))
+    homes = {
+        "ApiUsageGuard": "limits",
+        "ApiUsageLimitError": "errors",
+        "AuthMode": "credentials",
+        "BulkJobFailedError": "errors",
+        "FieldSelection": "schema",
+        "InvalidFieldError": "errors",
+        "MalformedPageError": "errors",
+        "MalformedQueryError": "errors",
+        "Mode": "extract",
+        "QueryTimeoutError": "errors",
+        "RateLimitedError": "errors",
+        "RetryPolicy": "client",
+        "SalesforceApiError": "errors",
+        "SalesforceAuthError": "errors",
+        "SalesforceClient": "client",
+        "SalesforceCredentials": "credentials",
+        "SalesforceError": "errors",
+        "SalesforceField": "fields",
+        "SalesforceSource": "extract",
+        "ServerError": "errors",
+        "SessionExpiredError": "errors",
+        "Window": "incremental",
+        "build_session": "client",
+        "build_soql": "incremental",
+        "records_to_csv": "rest",
+        "window_since": "incremental",
+    }
+    assert sorted(connector.__all__) == sorted(dir(connector)) == sorted(homes)
+    for name, home in homes.items():
+        module = importlib.import_module(f"dagplane.connectors.salesforce.{home}")
+        assert getattr(connector, name) is getattr(module, name), name
+    # Every connector error is a SourceError, so callers can catch one class.
     for name in connector.__all__:
-        assert getattr(connector, name) is not None
+        exported = getattr(connector, name)
+        if name.endswith("Error"):
+            assert isinstance(exported, type) and issubclass(exported, SourceError), name
 
 
 # --- incremental SOQL -------------------------------------------------------------------

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 import requests
-from simple_salesforce import Salesforce, SalesforceExpiredSession, SalesforceResourceNotFound
+from simple_salesforce import (
+    Salesforce,
+    SalesforceExpiredSession,
+    SalesforceMalformedRequest,
+    SalesforceResourceNotFound,
+)
 
 from dagplane.emulators.salesforce import SalesforceEmulator
 
@@ -151,7 +156,7 @@ def test_bad_session_is_invalid_session_id(shared_emu: SalesforceEmulator, make_
 
 
 def test_query_errors_carry_salesforce_codes(shared_sf: Salesforce) -> None:
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(SalesforceMalformedRequest) as caught:
         shared_sf.query("SELECT Id, Bogus FROM Account")
     assert caught.value.status == 400
     assert caught.value.content[0]["errorCode"] == "INVALID_FIELD"

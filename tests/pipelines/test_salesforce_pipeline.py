@@ -57,7 +57,17 @@ def test_full_then_incremental_load(emu: Any, source: SalesforceSource, destinat
     )
     assert [r.object_name for r in first] == ["Account", "User"]
     assert [r.rows for r in first] == [400, 60]  # Account via Bulk (3 pages), User via REST
-    assert first[0].watermark is not None and first[0].rows_per_second > 0
+    assert first[0].watermark == max(
+        r[0] for r in rows(destination, "SELECT systemmodstamp FROM {schema}.account")
+    )
+    # The sync's time covers extraction and the load _dagplane_loads timed, and nothing else.
+    [(load_seconds,)] = rows(
+        destination,
+        "SELECT seconds FROM {schema}._dagplane_loads"
+        " WHERE run_id = 'run-1' AND object_name = 'Account'",
+    )
+    assert isinstance(first[0].seconds, float) and load_seconds <= first[0].seconds < 120
+    assert first[0].rows_per_second == pytest.approx(400 / first[0].seconds)
     assert rows(destination, "SELECT count(*) FROM {schema}.account") == [(400,)]
 
     changed = emu.update("Account", count=3, fields={"Name": "Renamed Inc"})

@@ -18,6 +18,8 @@ from dagplane.pods import base_pod, image_for, render_base_pod_template
 
 from .conftest import ROOT, build_worker_pod, validate
 
+pytestmark = pytest.mark.airflow  # Airflow's DagBag and the cncf.kubernetes provider
+
 SECRETS_DIR = "/var/run/secrets/dagplane"
 
 

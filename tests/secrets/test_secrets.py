@@ -169,6 +169,7 @@ def real_pod(config, dag_id: str, *, kube_image: str | None = "apache/airflow:3.
     )
 
 
+@pytest.mark.airflow
 def test_hook_passes_allowed_pods_and_pins_their_image(project, hook) -> None:
     config, discovery = project
     for spec in discovery.jobs:
@@ -181,6 +182,7 @@ def test_hook_passes_allowed_pods_and_pins_their_image(project, hook) -> None:
         )
 
 
+@pytest.mark.airflow
 def test_hook_rejects_tampered_pods(project, hook) -> None:
     from kubernetes.client import models as k8s
 
@@ -228,6 +230,7 @@ def test_hook_rejects_tampered_pods(project, hook) -> None:
         assert what
 
 
+@pytest.mark.airflow
 def test_hook_rejects_secrets_in_pods_of_unknown_dags_only(project, hook) -> None:
     from kubernetes.client import models as k8s
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 
@@ -120,7 +121,31 @@ def test_public_api_is_pinned_and_importing_it_does_not_load_psycopg():
         "load_object",
         "read_watermark",
     ]
-    assert all(getattr(pg, name) is not None for name in pg.__all__)
+    # Each name resolves (lazily) to the object of that name in its private home module.
+    homes = {
+        "InvalidValueError": "_errors",
+        "LoadResult": "_loader",
+        "PageRejectedError": "_errors",
+        "PostgresConfigError": "_errors",
+        "PostgresDestination": "_destination",
+        "PostgresLoadError": "_errors",
+        "PostgresUnavailableError": "_errors",
+        "SchemaChange": "_schema",
+        "SchemaChangeError": "_errors",
+        "UnsupportedFieldError": "_errors",
+        "column_for": "_types",
+        "connect": "_connection",
+        "embedded_postgres": "embedded",
+        "ensure_table": "_schema",
+        "load_object": "_loader",
+        "read_watermark": "_bookkeeping",
+    }
+    assert sorted(homes) == sorted(pg.__all__)
+    for name, home in homes.items():
+        exported = getattr(pg, name)
+        module = importlib.import_module(f"dagplane.warehouse.postgres.{home}")
+        assert exported is getattr(module, name), name
+        assert exported.__name__ == name and exported.__module__ == module.__name__, name
     probe = "import sys, dagplane.warehouse.postgres; print('psycopg' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

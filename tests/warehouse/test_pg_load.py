@@ -35,7 +35,13 @@ def test_full_load_copies_typed_rows_and_sets_watermark(load, account_page, quer
 
     assert (result.rows_copied, result.rows_merged, result.rows_deleted) == (2, 2, 0)
     assert result.watermark == utc(T2) == dest.read_watermark("Account")
-    assert result.table == f"{schema}.account" and result.seconds > 0
+    assert result.table == f"{schema}.account"
+    # The load's duration: a float of plausible size, and what _dagplane_loads recorded.
+    [(recorded,)] = query(
+        f'SELECT seconds FROM "{schema}"._dagplane_loads WHERE run_id = %s', ("manual__1",)
+    )
+    assert isinstance(result.seconds, float) and 0 < result.seconds < 60
+    assert recorded == pytest.approx(result.seconds)
     assert accounts(query, schema) == {
         "1": ("Acme, Inc.\nHQ", Decimal("1500.25"), utc(T1), "manual__1", None),
         "2": ("Globex", None, utc(T2), "manual__1", None),
