@@ -122,19 +122,21 @@ def test_salesforce_pod_mounts_exactly_its_declared_keys_and_optional_ones_optio
     assert all(m["readOnly"] is True for m in mounts.values())
     volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
     sources = volumes["secret-salesforce-credentials"]["projected"]["sources"]
-    required, optional = (s["secret"] for s in sources)
-    assert required["name"] == optional["name"] == "salesforce-credentials"
-    assert "optional" not in required
+    required, *optional = (s["secret"] for s in sources)
+    assert required["name"] == "salesforce-credentials" and "optional" not in required
     assert [i["key"] for i in required["items"]] == [
         "SALESFORCE_USERNAME",
         "SALESFORCE_PASSWORD",
         "SALESFORCE_SECURITY_TOKEN",
     ]
-    assert optional["optional"] is True
-    assert [i["key"] for i in optional["items"]] == [
-        "SALESFORCE_CLIENT_ID",
-        "SALESFORCE_CLIENT_SECRET",
-        "SALESFORCE_PRIVATE_KEY",
+    # Each optional key comes from a Secret of its own, optional, into the same folder.
+    assert optional == [
+        {
+            "name": f"salesforce-credentials-{key.lower().replace('_', '-')}",
+            "items": [{"key": key, "path": key}],
+            "optional": True,
+        }
+        for key in ("SALESFORCE_CLIENT_ID", "SALESFORCE_CLIENT_SECRET", "SALESFORCE_PRIVATE_KEY")
     ]
     [postgres] = (s["secret"] for s in volumes["secret-warehouse-postgres"]["projected"]["sources"])
     assert postgres == {
@@ -242,7 +244,7 @@ def test_env_secrets_pull_secret_and_label_values(write_job, packages, tmp_path)
     refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in base["env"] if "valueFrom" in e}
     assert refs == {
         "API_TOKEN": {"name": "api.tokens", "key": "API_TOKEN"},
-        "API_OLD": {"name": "api.tokens", "key": "API_OLD", "optional": True},
+        "API_OLD": {"name": "api.tokens-api-old", "key": "API_OLD", "optional": True},
     }
     secret_volumes = [v for v in pod["spec"]["volumes"] if "projected" in v]
     assert [v["projected"]["sources"][0]["secret"]["name"] for v in secret_volumes] == ["files"]

@@ -121,7 +121,7 @@ def test_check_secrets_passes_untampered_and_names_each_tampering(project, capsy
         "error: DAG team__reader: Secret 'db' key 'DB_ADMIN' (container base env X) is not "
         "declared by its job",
         "error: DAG team__reader: Secret 'api' is exposed whole (container base envFrom), not "
-        "only its declared keys API_TOKEN, API_OLD",
+        "only its declared keys API_TOKEN",
     ]
 
 
@@ -342,15 +342,25 @@ def test_committed_external_secrets_validate_against_the_crd_and_cover_every_key
     declared: dict[str, set[str]] = {}
     for spec in discovery.jobs:
         for secret in spec.options.secrets:
-            declared.setdefault(secret.name, set()).update(secret.all_keys)
+            for name, secret_keys_ in secret.sources().items():
+                declared.setdefault(name, set()).update(secret_keys_)
     assert keys == declared
-    optional = [d for d in docs if d["spec"]["target"]["creationPolicy"] == "Merge"]
-    assert sorted(d["spec"]["data"][0]["secretKey"] for d in optional) == [
-        "SALESFORCE_CLIENT_ID",
-        "SALESFORCE_CLIENT_SECRET",
-        "SALESFORCE_PRIVATE_KEY",
-    ]
-    assert all(len(d["spec"]["data"]) == 1 for d in optional)  # one missing key fails alone
+    # One ExternalSecret owns one Secret: no Merge into a Secret another one owns (ESO drops
+    # such keys), and an optional key has a Secret of its own, read from the same remote key.
+    assert {d["spec"]["target"]["creationPolicy"] for d in docs} == {"Owner"}
+    assert len({d["spec"]["target"]["name"] for d in docs}) == len(docs)
+    optional = {
+        d["spec"]["target"]["name"]: d["spec"]["data"][0]["secretKey"]
+        for d in docs
+        if d["spec"]["data"][0]["remoteRef"]["key"] != d["spec"]["target"]["name"]
+    }
+    assert optional == {
+        "salesforce-credentials-salesforce-client-id": "SALESFORCE_CLIENT_ID",
+        "salesforce-credentials-salesforce-client-secret": "SALESFORCE_CLIENT_SECRET",
+        "salesforce-credentials-salesforce-private-key": "SALESFORCE_PRIVATE_KEY",
+    }
+    owned = {d["spec"]["target"]["name"]: d for d in docs}
+    assert all(len(owned[name]["spec"]["data"]) == 1 for name in optional)  # fails alone
 
 
 def test_an_invalid_external_secret_fails_the_schema() -> None:
@@ -434,9 +444,12 @@ def test_the_recipe_reads_values_from_the_environment_and_skips_unset_optional_k
         "apply -f -",
         "apply -f -",
         "apply -f -",
+        "apply -f -",
         "create secret generic reporting-api REPORTING_API_TOKEN=r --dry-run=client -o yaml",
         "create secret generic salesforce-credentials SALESFORCE_PASSWORD=pass word "
         "SALESFORCE_SECURITY_TOKEN=tok SALESFORCE_USERNAME=me@example.com "
+        "--dry-run=client -o yaml",
+        "create secret generic salesforce-credentials-salesforce-private-key "
         "SALESFORCE_PRIVATE_KEY=-----BEGIN KEY----- --dry-run=client -o yaml",
         "create secret generic warehouse-postgres POSTGRES_URL=postgresql://h/db "
         "--dry-run=client -o yaml",

@@ -75,6 +75,27 @@ class Secret(BaseModel):
         """Every key the job may read from this Secret: required, then optional."""
         return (*self.keys, *self.optional_keys)
 
+    def key_secret(self, key: str) -> str:
+        """The Kubernetes Secret that holds ``key``: this one for a required key, a Secret of
+        its own (``<name>-<key>``) for an optional one.
+
+        An optional key lives alone so that its absence stops nothing: one ExternalSecret
+        owns one Secret (the External Secrets Operator drops keys merged into a Secret another
+        ExternalSecret owns), and the pod mounts it with ``optional: true`` into the same
+        folder, so the job reads ``<name>/<KEY>`` either way.
+        """
+        if key not in self.optional_keys:
+            return self.name
+        slug = key.lower().replace("_", "-").strip("-")
+        return f"{self.name}-{slug}"[:253].rstrip("-.")
+
+    def sources(self) -> dict[str, tuple[str, ...]]:
+        """``{Kubernetes Secret: keys read from it}``: this Secret, then one per optional key."""
+        found: dict[str, tuple[str, ...]] = {self.name: self.keys}
+        for key in self.optional_keys:
+            found[self.key_secret(key)] = (key,)
+        return found
+
 
 class Resources(BaseModel):
     """CPU and memory requests (and optional limits) for the job's worker pod."""

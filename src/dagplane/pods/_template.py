@@ -125,9 +125,11 @@ def _secret_volume(secret: Secret) -> dict[str, Any]:
     sources = [
         {"secret": {"name": secret.name, "items": [{"key": k, "path": k} for k in secret.keys]}}
     ]
-    if secret.optional_keys:
-        items = [{"key": k, "path": k} for k in secret.optional_keys]
-        sources.append({"secret": {"name": secret.name, "items": items, "optional": True}})
+    for key in secret.optional_keys:  # each in a Secret of its own (see Secret.key_secret)
+        item = [{"key": key, "path": key}]
+        sources.append(
+            {"secret": {"name": secret.key_secret(key), "items": item, "optional": True}}
+        )
     return {
         "name": secret_volume_name(secret.name),
         "projected": {"sources": sources, "defaultMode": 0o440},
@@ -137,7 +139,7 @@ def _secret_volume(secret: Secret) -> dict[str, Any]:
 def _secret_env(secret: Secret) -> list[dict[str, Any]]:
     env = []
     for key in secret.all_keys:
-        ref: dict[str, Any] = {"name": secret.name, "key": key}
+        ref: dict[str, Any] = {"name": secret.key_secret(key), "key": key}
         if key in secret.optional_keys:
             ref["optional"] = True
         env.append({"name": key, "valueFrom": {"secretKeyRef": ref}})

@@ -41,6 +41,6 @@ def check_pod_templates(discovery: DiscoveryResult, config: ProjectConfig) -> li
         except (OSError, ValueError) as exc:
             problems.append(f"DAG {spec.dag_id}: cannot read {path}: {exc}")
             continue
-        allowed = {s.name: list(s.all_keys) for s in spec.options.secrets}
+        allowed = {n: list(k) for s in spec.options.secrets for n, k in s.sources().items()}
         problems.extend(secret_problems(spec.dag_id, pod, allowed))
     return problems

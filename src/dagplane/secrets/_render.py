@@ -49,7 +49,11 @@ def allow_list(discovery: DiscoveryResult, config: ProjectConfig) -> dict[str, d
     return {
         spec.dag_id: {
             "image": image_for(spec, config, config.root, images),
-            "secrets": {s.name: list(s.all_keys) for s in spec.options.secrets},
+            "secrets": {
+                name: list(keys)
+                for secret in spec.options.secrets
+                for name, keys in secret.sources().items()
+            },
         }
         for spec in sorted(discovery.jobs, key=lambda s: s.dag_id)
     }
@@ -74,21 +78,25 @@ def secret_keys(discovery: DiscoveryResult) -> dict[str, dict[str, list[str]]]:
     }
 
 
-def _key_slug(key: str) -> str:
-    return key.lower().replace("_", "-").strip("-")
+def optional_secret(name: str, key: str) -> str:
+    """The Secret of its own that holds optional ``key`` of Secret ``name``."""
+    from dagplane.jobs.spec import Secret
+
+    return Secret(name=name, keys=("_",), optional_keys=(key,)).key_secret(key)
 
 
 def external_secret_objects(
     name: str, keys: dict[str, list[str]], config: ProjectConfig
 ) -> list[dict[str, Any]]:
-    """The ExternalSecrets that fill Secret ``name``: required keys, then one per optional key."""
+    """The ExternalSecrets for Secret ``name``: its required keys, then one Secret of its own
+    per optional key (read from the same remote secret ``name``)."""
 
-    def make(object_name: str, data_keys: list[str], policy: str) -> dict[str, Any]:
+    def make(target: str, remote: str, data_keys: list[str]) -> dict[str, Any]:
         return {
             "apiVersion": EXTERNAL_SECRETS_API,
             "kind": "ExternalSecret",
             "metadata": {
-                "name": object_name,
+                "name": target,
                 "labels": {
                     "app.kubernetes.io/managed-by": "dagplane",
                     "dagplane.io/secret": name,
@@ -97,17 +105,17 @@ def external_secret_objects(
             "spec": {
                 "refreshInterval": "1h",
                 "secretStoreRef": {"name": config.secret_store, "kind": STORE_KIND},
-                "target": {"name": name, "creationPolicy": policy},
+                "target": {"name": target, "creationPolicy": "Owner"},
                 "data": [
-                    {"secretKey": key, "remoteRef": {"key": name, "property": key}}
+                    {"secretKey": key, "remoteRef": {"key": remote, "property": key}}
                     for key in data_keys
                 ],
             },
         }
 
-    objects = [make(name, keys["required"], "Owner")] if keys["required"] else []
-    for key in keys["optional"]:
-        objects.append(make(f"{name}-{_key_slug(key)}"[:253], [key], "Merge"))
+    objects = [make(name, name, keys["required"])] if keys["required"] else []
+    for key in keys["optional"]:  # a Secret of its own each: see Secret.key_secret
+        objects.append(make(optional_secret(name, key), name, [key]))
     return objects
 
 
@@ -146,12 +154,14 @@ def render_kubectl_recipe(discovery: DiscoveryResult) -> str:
         for key in keys["required"]:
             lines.append(f'printf %s "${{{key}:?export {key}}}" >"$values/{key}"')
             lines.append(f'set -- "$@" --from-file={key}="$values/{key}"')
-        for key in keys["optional"]:
+        lines.append('"$@" --dry-run=client -o yaml | kubectl apply -f -')
+        for key in keys["optional"]:  # each in a Secret of its own, made only when set
             lines.append(
                 f'if [ -n "${{{key}:-}}" ]; then printf %s "${key}" >"$values/{key}"; '
-                f'set -- "$@" --from-file={key}="$values/{key}"; fi'
+                f"kubectl create secret generic {optional_secret(name, key)} "
+                f'--from-file={key}="$values/{key}" --dry-run=client -o yaml '
+                "| kubectl apply -f -; fi"
             )
-        lines.append('"$@" --dry-run=client -o yaml | kubectl apply -f -')
         lines.append("")
     body = "\n".join(lines)
     header = owned_header(
