@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
@@ -274,21 +273,18 @@ def test_retry_after_is_honoured_up_to_the_policy_maximum(emu: Any, credentials_
 
 
 def test_a_network_error_while_logging_in_again_is_retried(
-    emu: Any, client: SalesforceClient, monkeypatch: pytest.MonkeyPatch
+    emu: Any, client: SalesforceClient
 ) -> None:
     client.login()
-    real = client._authenticate
-    failures = iter([requests.ConnectionError("connection reset")])
-
-    def flaky(mode: str) -> Any:
-        for error in failures:
-            raise error
-        return real(mode)
-
-    monkeypatch.setattr(client, "_authenticate", flaky)
     emu.inject_fault("expire_session")
+    emu.inject_fault("drop_connection", path="/services/Soap")  # the re-login is cut off
+
     assert client.describe("Account")["name"] == "Account"
+
     assert (client.logins, client.retries) == (2, 1)
+    assert emu.stats["fault.drop_connection"] == 1
+    logins = [r for r in emu.requests if r["path"].startswith("/services/Soap")]
+    assert [r["status"] for r in logins] == [200, 0, 200]  # first login, the cut, the retry
 
 
 def test_a_fully_read_bulk_job_is_deleted(emu: Any, source: SalesforceSource) -> None:

@@ -25,6 +25,9 @@ bulk_job_failed     the next Bulk query job ends ``Failed`` with errorMessage me
 bulk_job_free_text  the next Bulk query job ends ``Failed`` with a free-text   message="Retried
                     errorMessage that has no ``CODE:`` prefix                 more than thirty
                                                                               times"
+drop_connection     the next request whose path starts with ``path`` gets no  path=""
+                    answer: the connection is closed (a network failure;
+                    e.g. path="/services/Soap" for a login cut off)
 ==================  ========================================================  ==================
 
 The default free-text message is the one the Bulk API Developer Guide, "How Bulk Queries Are
@@ -53,6 +56,7 @@ FAULT_OPTIONS: dict[str, dict[str, Any]] = {
     "bulk_job_free_text": {"message": "Retried more than thirty times"},
     "nul_bytes": {},
     "empty_body_error": {"status": 420},
+    "drop_connection": {"path": ""},
 }
 EMPTY_BODY_STATUSES = (420, 406)
 FAULT_KINDS = tuple(FAULT_OPTIONS)

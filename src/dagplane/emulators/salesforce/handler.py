@@ -113,6 +113,12 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         url = urlsplit(self.path)
         path = url.path.rstrip("/") or "/"
+        armed = emu.faults.armed("drop_connection")
+        if armed is not None and path.startswith(armed["path"]):
+            emu.faults.take("drop_connection")
+            emu.record(self.command, self.path, 0)
+            self.close_connection = True  # no status line at all: the client sees a reset
+            return
         found = find_route(self.command, path)
         api = found[1] if found else path.startswith("/services/data/v")
         try:
