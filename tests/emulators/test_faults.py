@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -45,7 +46,22 @@ def test_every_kind_is_covered_here() -> None:
         "bulk_job_free_text",
         "nul_bytes",
         "empty_body_error",
+        "drop_connection",
     }
+
+
+def test_drop_connection_closes_only_matching_requests_without_an_answer(
+    emu: SalesforceEmulator, sf: Salesforce
+) -> None:
+    limits = urlsplit(sf.base_url).path + "limits"  # /services/data/vXX.X/limits
+    emu.inject_fault("drop_connection", path=limits)
+    assert sf.session.get(f"{sf.base_url}sobjects", headers=sf.headers).status_code == 200
+
+    with pytest.raises(requests.ConnectionError):
+        sf.session.get(f"{sf.base_url}limits", headers=sf.headers)
+
+    assert emu.stats["fault.drop_connection"] == 1
+    assert sf.session.get(f"{sf.base_url}limits", headers=sf.headers).status_code == 200
 
 
 def test_expire_session_forces_a_new_login(emu: SalesforceEmulator, make_session) -> None:

