@@ -149,12 +149,13 @@ def content_tag(spec: ImageSpec, root: Path, *, base_image: str | None = None) -
     feed("dagplane", __version__.encode())
     trees = [*spec.package_paths, *([spec.dagplane_path] if spec.dagplane_path else [])]
     for tree in trees:
-        for file in _tree_files(root / tree):
+        for file in tree_files(root / tree):
             feed(f"{tree}/{file.relative_to(root / tree).as_posix()}", file.read_bytes())
     return f"sha-{digest.hexdigest()[:12]}"
 
 
-def _tree_files(folder: Path) -> list[Path]:
+def tree_files(folder: Path) -> list[Path]:
+    """The files of ``folder`` that go into an image (caches and virtualenvs left out)."""
     return sorted(
         p
         for p in folder.rglob("*")

@@ -29,6 +29,12 @@ __all__ = ["Job", "JobOptions", "JobSpec", "Resources", "Secret"]
 _STRICT = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
 
 
+def optional_key_secret(secret: str, key: str) -> str:
+    """The Kubernetes Secret of its own that holds optional ``key`` of Secret ``secret``."""
+    slug = key.lower().replace("_", "-").strip("-")
+    return f"{secret}-{slug}"[:253].rstrip("-.")
+
+
 class Secret(BaseModel):
     """A Kubernetes Secret the job reads, and the keys it reads from it.
 
@@ -84,10 +90,7 @@ class Secret(BaseModel):
         ExternalSecret owns), and the pod mounts it with ``optional: true`` into the same
         folder, so the job reads ``<name>/<KEY>`` either way.
         """
-        if key not in self.optional_keys:
-            return self.name
-        slug = key.lower().replace("_", "-").strip("-")
-        return f"{self.name}-{slug}"[:253].rstrip("-.")
+        return optional_key_secret(self.name, key) if key in self.optional_keys else self.name
 
     def sources(self) -> dict[str, tuple[str, ...]]:
         """``{Kubernetes Secret: keys read from it}``: this Secret, then one per optional key."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from dagplane import __version__
 from dagplane.errors import ImageError
+from dagplane.images._spec import tree_files
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -56,7 +57,7 @@ def _unbuilt_references(discovery: DiscoveryResult, config: ProjectConfig) -> di
     project = re.sub(r"[^a-z0-9]+", "-", root.name.lower()).strip("-") or "dagplane"
     base = hashlib.sha256(__version__.encode())
     src = root / "src" / "dagplane"
-    for file in _files(src):
+    for file in tree_files(src) if src.is_dir() else []:
         base.update(file.relative_to(src).as_posix().encode() + b"\0" + file.read_bytes())
     references = {}
     for name in sorted({spec.image for spec in discovery.jobs}):
@@ -64,18 +65,8 @@ def _unbuilt_references(discovery: DiscoveryResult, config: ProjectConfig) -> di
         digest.update(name.encode())
         for package in sorted({s.package for s in discovery.jobs if s.image == name}):
             folder = config.packages_dir / package
-            for file in _files(folder):
+            for file in tree_files(folder) if folder.is_dir() else []:
                 digest.update(file.relative_to(folder).as_posix().encode() + file.read_bytes())
         tag = f"sha-{digest.hexdigest()[:12]}"
         references[name] = f"{config.registry}/{config.image_owner}/{project}-{name}:{tag}"
     return references
-
-
-def _files(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and p.suffix != ".pyc" and "__pycache__" not in p.parts
-    )

@@ -19,6 +19,7 @@ import inspect
 import json
 from typing import TYPE_CHECKING, Any
 
+from dagplane.jobs.spec import optional_key_secret
 from dagplane.pods import render_base_pod_template
 from dagplane.pods._image import image_for, pod_images
 from dagplane.secrets import _refs
@@ -78,13 +79,6 @@ def secret_keys(discovery: DiscoveryResult) -> dict[str, dict[str, list[str]]]:
     }
 
 
-def optional_secret(name: str, key: str) -> str:
-    """The Secret of its own that holds optional ``key`` of Secret ``name``."""
-    from dagplane.jobs.spec import Secret
-
-    return Secret(name=name, keys=("_",), optional_keys=(key,)).key_secret(key)
-
-
 def external_secret_objects(
     name: str, keys: dict[str, list[str]], config: ProjectConfig
 ) -> list[dict[str, Any]]:
@@ -115,7 +109,7 @@ def external_secret_objects(
 
     objects = [make(name, name, keys["required"])] if keys["required"] else []
     for key in keys["optional"]:  # a Secret of its own each: see Secret.key_secret
-        objects.append(make(optional_secret(name, key), name, [key]))
+        objects.append(make(optional_key_secret(name, key), name, [key]))
     return objects
 
 
@@ -158,7 +152,7 @@ def render_kubectl_recipe(discovery: DiscoveryResult) -> str:
         for key in keys["optional"]:  # each in a Secret of its own, made only when set
             lines.append(
                 f'if [ -n "${{{key}:-}}" ]; then printf %s "${key}" >"$values/{key}"; '
-                f"kubectl create secret generic {optional_secret(name, key)} "
+                f"kubectl create secret generic {optional_key_secret(name, key)} "
                 f'--from-file={key}="$values/{key}" --dry-run=client -o yaml '
                 "| kubectl apply -f -; fi"
             )
