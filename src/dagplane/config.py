@@ -35,6 +35,8 @@ _TEXT_DEFAULTS = {
     "secret-store": "dagplane-secrets",
     "image-pull-secret": "",
 }
+# The deployment's worker base pod (see dagplane.pods): a file, or none for the chart's wiring.
+_OPTIONAL_PATHS = ("worker-base",)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class ProjectConfig:
     secret_store: str = _TEXT_DEFAULTS["secret-store"]
     # The Secret worker pods pull images with (``imagePullSecrets``); empty for none.
     image_pull_secret: str = _TEXT_DEFAULTS["image-pull-secret"]
+    # The deployment's worker base pod file; None: the official chart's worker wiring.
+    worker_base: Path | None = None
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -83,7 +87,7 @@ def load_config(
     pyproject = find_pyproject(cwd)
     root = pyproject.parent if pyproject else cwd
     table = _read_tool_table(pyproject, "dagplane") if pyproject else {}
-    known = set(_DEFAULTS) | set(_TEXT_DEFAULTS)
+    known = set(_DEFAULTS) | set(_TEXT_DEFAULTS) | set(_OPTIONAL_PATHS)
     unknown = sorted(set(table) - known)
     if unknown:
         raise ConfigError(
@@ -99,10 +103,12 @@ def load_config(
 
     def text(key: str) -> str:
         env = os.environ.get("DAGPLANE__" + key.upper().replace("-", "_"))
-        value = env or table.get(key) or _TEXT_DEFAULTS[key]
+        value = env or table.get(key) or _TEXT_DEFAULTS.get(key, "")
         if not isinstance(value, str):
             raise ConfigError(f"{pyproject}: [tool.dagplane] {key} must be a string")
         return value
+
+    worker_base = text("worker-base") if "worker-base" in table or _env("worker-base") else ""
 
     return ProjectConfig(
         root=root,
@@ -114,4 +120,9 @@ def load_config(
         image_owner=text("image-owner"),
         secret_store=text("secret-store"),
         image_pull_secret=text("image-pull-secret"),
+        worker_base=(root / worker_base).resolve() if worker_base else None,
     )
+
+
+def _env(key: str) -> str | None:
+    return os.environ.get("DAGPLANE__" + key.upper().replace("-", "_"))

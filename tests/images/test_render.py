@@ -64,7 +64,8 @@ def test_dockerfile_runs_as_numeric_non_root_and_holds_no_secret(repo_plan) -> N
             continue
         users = re.findall(r"^USER (.+)$", text, flags=re.MULTILINE)
         assert users == ["50000"], name
-        assert text.rstrip().splitlines()[-1] == "USER 50000"
+        # Only the import check runs after USER, and it runs as that user.
+        assert re.split(r"^USER 50000\n", text, flags=re.M)[1].startswith("# The lock's pins")
         settings = re.findall(r"^(?:ARG|ENV) +(.+?)$", text, flags=re.MULTILINE)
         settings += re.findall(r"^ +([A-Z_]+)=", text, flags=re.MULTILINE)  # continued ENV
         for setting in settings:
@@ -109,10 +110,19 @@ def test_the_build_context_holds_only_what_the_image_copies(repo_plan) -> None:
         "!src/dagplane",
         "!images/salesforce/requirements.txt",
         "!packages/salesforce",
+        "**/.*",
         "**/__pycache__",
         "**/*.pyc",
-        "**/.venv",
+        "**/*.log",
+        "**/tests",
     ]
+
+
+def test_the_image_checks_airflow_and_every_job_still_import(repo_plan) -> None:
+    text = repo_plan.outputs["images"].files["reports/Dockerfile"]
+    check = text[text.index("RUN python -m pip check") :]
+    assert "import airflow.sdk.execution_time.execute_workload" in check
+    assert "for m in ('examples.jobs.regional_report',)" in check
 
 
 def test_hadolint_reports_nothing_on_every_generated_dockerfile(repo_plan, tmp_path) -> None:
@@ -170,6 +180,16 @@ def test_workflow_builds_every_image_in_a_matrix(repo_plan) -> None:
     assert flow["permissions"] == {"contents": "read"}
     fresh = " ".join(s.get("run", "") for s in flow["jobs"]["fresh"]["steps"])
     assert "dagplane images render --check" in fresh and "uv lock --check" in fresh
+
+
+def test_every_action_is_pinned_to_a_commit(repo_plan) -> None:
+    text = repo_plan.outputs["workflow"].files["dagplane-images.yml"]
+    uses = re.findall(r"uses: (\S+)(.*)$", text, flags=re.M)
+    assert len(uses) == 7
+    for action, comment in uses:
+        # A tag can be moved to other code; a commit cannot. The comment says which release.
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), action
+        assert re.fullmatch(r"  # v\d+\.\d+\.\d+", comment), action
 
 
 def test_merge_keeps_identical_pins_once_and_rejects_conflicts() -> None:

@@ -107,6 +107,33 @@ def test_lock_helpers_and_base_image_move_the_tag(tmp_path, change) -> None:
         assert content_tag(replace(spec, base_image="apache/airflow:3.3.1"), root) != first
 
 
+def test_files_that_never_go_into_an_image_never_move_its_tag(tmp_path) -> None:
+    from dagplane.images import render_dockerignore
+
+    root = _project(tmp_path)
+    first = _tag(root)
+    crm = root / "packages" / "crm"
+    strays = {
+        ".env": "SALESFORCE_PASSWORD=hunter2\n",  # a local secret must never reach an image
+        "jobs/.sync_accounts.py.swp": "editor",
+        ".venv/lib/site.py": "x",
+        "run.log": "log",
+        "tests/test_sync.py": "def test(): pass\n",
+        "jobs/tests/test_more.py": "",
+    }
+    for name, text in strays.items():
+        (crm / name).parent.mkdir(parents=True, exist_ok=True)
+        (crm / name).write_text(text, encoding="utf-8")
+    assert _tag(root) == first
+    # The build context leaves out exactly the same files (one list for both).
+    config = load_config(cwd=root)
+    (spec,) = image_specs(discover(config.packages_dir, root=root), config)
+    ignore = render_dockerignore(spec).splitlines()
+    assert ignore[-5:] == ["**/.*", "**/__pycache__", "**/*.pyc", "**/*.log", "**/tests"]
+    (crm / "jobs" / "queries.sql").write_text("select 1\n", encoding="utf-8")
+    assert _tag(root) != first  # package data does go in
+
+
 def test_a_package_without_pyproject_is_a_clear_error(tmp_path) -> None:
     root = _project(tmp_path)
     (root / "packages" / "crm" / "pyproject.toml").unlink()

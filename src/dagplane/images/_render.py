@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dagplane.images._spec import ImageSpec
+from dagplane.images._spec import IMAGE_EXCLUDES, ImageSpec
 from dagplane.write import owned_header
 
 __all__ = [
@@ -51,6 +51,7 @@ def render_dockerfile(spec: ImageSpec) -> str:
         "/tmp/site /tmp/src /tmp/packages" if spec.dagplane_path else "/tmp/site /tmp/packages"
     )
     jobs = ", ".join(spec.modules)
+    modules = ", ".join(repr(m) for m in spec.modules)
     newline = "\n"
     body = f"""\
 # Image {spec.name!r}: the jobs {jobs}.
@@ -74,6 +75,12 @@ ENV PYTHONPATH={python_path} \\
     DAGPLANE_PACKAGES_DIR=/opt/dagplane/packages \\
     PYTHONDONTWRITEBYTECODE=1
 USER {RUNTIME_UID}
+# The lock's pins sit before the base image's packages on PYTHONPATH: fail the build, not a
+# task, if they break Airflow's task runner or any job's imports.
+RUN python -m pip check --disable-pip-version-check \\
+ && python -c "import airflow.sdk.execution_time.execute_workload, dagplane.jobs.airflow_task; \\
+from dagplane.jobs.runtime import load_job; \\
+[load_job(m, '/opt/dagplane/packages') for m in ({modules},)]"
 """
     sources = [*spec.package_paths, *spec.lock_paths]
     header = owned_header(
@@ -93,7 +100,7 @@ def render_dockerignore(spec: ImageSpec) -> str:
     if spec.dagplane_path:
         keep.insert(0, spec.dagplane_path)
     body = "*\n" + "".join(f"!{path}\n" for path in keep)
-    body += "**/__pycache__\n**/*.pyc\n**/.venv\n"
+    body += "".join(f"{pattern}\n" for pattern in IMAGE_EXCLUDES)
     header = owned_header(
         body,
         source=spec.dockerfile_path + ".dockerignore",
@@ -144,8 +151,8 @@ jobs:
   fresh:
     runs-on: ubuntu-latest
     steps:
-      - uses: actions/checkout@v4
-      - uses: astral-sh/setup-uv@v6
+      - uses: actions/checkout@11d5960a326750d5838078e36cf38b85af677262  # v4.4.0
+      - uses: astral-sh/setup-uv@d0cc045d04ccac9d8b7881df0226f9e82c39688e  # v6.8.0
       - name: Generated Dockerfiles and this workflow match the job packages
         run: uv run --no-default-groups dagplane images render --check
       - name: Every package lock matches its pyproject.toml
@@ -166,18 +173,18 @@ jobs:
       matrix:
         include:
 {include}    steps:
-      - uses: actions/checkout@v4
-      - uses: docker/setup-buildx-action@v3
+      - uses: actions/checkout@11d5960a326750d5838078e36cf38b85af677262  # v4.4.0
+      - uses: docker/setup-buildx-action@8d2750c68a42422c14e847fe6c8ac0403b4cbd6f  # v3.12.0
       - name: Log in to {registry}
         if: env.PUSH == 'true'
-        uses: docker/login-action@v3
+        uses: docker/login-action@c94ce9fb468520275223c153574b00df6fe4bcc9  # v3.7.0
         with:
           registry: {registry}
           username: {username}
           password: {password}
       - name: Build ${{{{ matrix.image }}}}
         id: build
-        uses: docker/build-push-action@v6
+        uses: docker/build-push-action@10e90e3645eae34f1e60eeb005ba3a3d33f178e8  # v6.19.2
         with:
           context: .
           file: ${{{{ matrix.dockerfile }}}}
@@ -189,7 +196,7 @@ jobs:
           sbom: true
       - name: Attest the build provenance of ${{{{ matrix.image }}}}
         if: env.PUSH == 'true'
-        uses: actions/attest-build-provenance@v2
+        uses: actions/attest-build-provenance@e8998f949152b193b063cb0ec769d69d929409be  # v2.4.0
         with:
           subject-name: ${{{{ matrix.repository }}}}
           subject-digest: ${{{{ steps.build.outputs.digest }}}}

@@ -32,8 +32,11 @@ __all__ = [
 ]
 
 BASE_IMAGE_REPOSITORY = "apache/airflow"
-# Never part of an image's source tree (and so never part of its tag).
-_IGNORED_PARTS = frozenset({"__pycache__", ".venv", ".pytest_cache", ".ruff_cache"})
+# Never part of an image's source tree, its build context or its tag: hidden files and folders
+# (.env, .venv, .git, tool caches), byte code, logs and tests. One list for both uses.
+IMAGE_EXCLUDES = ("**/.*", "**/__pycache__", "**/*.pyc", "**/*.log", "**/tests")
+_IGNORED_DIRS = frozenset({"__pycache__", "tests"})
+_IGNORED_SUFFIXES = frozenset({".pyc", ".log"})
 
 
 @dataclass(frozen=True)
@@ -155,13 +158,17 @@ def content_tag(spec: ImageSpec, root: Path, *, base_image: str | None = None) -
 
 
 def tree_files(folder: Path) -> list[Path]:
-    """The files of ``folder`` that go into an image (caches and virtualenvs left out)."""
+    """The files of ``folder`` that go into an image: all but ``IMAGE_EXCLUDES``."""
     return sorted(
         p
         for p in folder.rglob("*")
-        if p.is_file()
-        and p.suffix != ".pyc"
-        and not any(part in _IGNORED_PARTS for part in p.relative_to(folder).parts)
+        if p.is_file() and p.suffix not in _IGNORED_SUFFIXES and _kept(p.relative_to(folder).parts)
+    )
+
+
+def _kept(parts: tuple[str, ...]) -> bool:
+    return not any(part.startswith(".") for part in parts) and not any(
+        part in _IGNORED_DIRS for part in parts
     )
 
 

@@ -1,5 +1,6 @@
 """Worker pods: each DAG's pod template (image, secrets, resources, hardening). Pure."""
 
+from dagplane.pods._base import chart_worker_base, hardened_pod, load_worker_base
 from dagplane.pods._image import image_for
 from dagplane.pods._template import (
     POD_TEMPLATES_DIR,
@@ -17,7 +18,10 @@ __all__ = [
     "POD_TEMPLATES_DIR",
     "SECRETS_DIR",
     "base_pod",
+    "chart_worker_base",
+    "hardened_pod",
     "image_for",
+    "load_worker_base",
     "pod_outputs",
     "pod_template_filename",
     "render_base_pod_template",

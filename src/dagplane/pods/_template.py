@@ -3,9 +3,9 @@
 A DAG's task names its pod template with ``executor_config={"pod_template_file": path}``; the
 KubernetesExecutor then uses that file *instead of* its configured base template
 (``get_base_pod_from_template``) and reconciles it with the pod it builds for the task. So each
-DAG's template is complete: the base (``base_pod``: hardened security context, writable
-``/tmp`` and log folder, no service account token) plus the DAG's own image, secrets,
-resources and labels. Templates are JSON, which is YAML too, so no YAML library is needed.
+DAG's template is complete: the base (``base_pod``: the deployment's worker wiring under
+dagplane's hardening, see ``_base``) plus the DAG's own image, secrets, resources and labels.
+Templates are JSON, which is YAML too, so the executor reads them as they are.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from dagplane.jobs.context import DEFAULT_SECRETS_DIR
+from dagplane.pods._base import AIRFLOW_HOME, RUN_AS_USER, hardened_pod, load_worker_base
 from dagplane.pods._image import image_for, pod_images
 from dagplane.write import OutputSet, owned_header
 
@@ -44,8 +45,6 @@ __all__ = [
 
 POD_TEMPLATES_DIR = "pod_templates"  # beside the DAG files, inside the DAG folder
 SECRETS_DIR = str(DEFAULT_SECRETS_DIR)
-AIRFLOW_HOME = "/opt/airflow"
-RUN_AS_USER = 50000  # the official Airflow image's user
 LABEL_PREFIX = "dagplane.io/"
 _LABEL_BAD = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -69,55 +68,12 @@ def secret_volume_name(secret: str) -> str:
     return f"{name[:54].rstrip('-')}-{digest}"
 
 
-def base_pod() -> dict[str, Any]:
-    """What every worker pod gets, whatever its DAG: the deployment's base pod template."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": "dagplane-worker",
-            "labels": {"app.kubernetes.io/managed-by": "dagplane"},
-        },
-        "spec": {
-            "automountServiceAccountToken": False,
-            "enableServiceLinks": False,
-            "restartPolicy": "Never",
-            "securityContext": {
-                "runAsNonRoot": True,
-                "runAsUser": RUN_AS_USER,
-                "runAsGroup": 0,
-                "fsGroup": 0,
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
-            "containers": [
-                {
-                    "name": "base",
-                    "imagePullPolicy": "IfNotPresent",
-                    "env": [
-                        {"name": "AIRFLOW__CORE__EXECUTOR", "value": "LocalExecutor"},
-                        {"name": "DAGPLANE_SECRETS_DIR", "value": SECRETS_DIR},
-                    ],
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": RUN_AS_USER,
-                        "allowPrivilegeEscalation": False,
-                        "privileged": False,
-                        "readOnlyRootFilesystem": True,
-                        "capabilities": {"drop": ["ALL"]},
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
-                    "volumeMounts": [
-                        {"name": "tmp", "mountPath": "/tmp"},
-                        {"name": "airflow-logs", "mountPath": f"{AIRFLOW_HOME}/logs"},
-                    ],
-                }
-            ],
-            "volumes": [
-                {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
-                {"name": "airflow-logs", "emptyDir": {"sizeLimit": "1Gi"}},
-            ],
-        },
-    }
+def base_pod(config: ProjectConfig | None = None) -> dict[str, Any]:
+    """What every worker pod gets, whatever its DAG: the deployment's worker base (the file
+    ``[tool.dagplane] worker-base`` names, else the official chart's wiring) under dagplane's
+    hardening. This is also the executor's own base template (``deploy/pod-template.yaml``)."""
+    path = config.worker_base if config is not None else None
+    return hardened_pod(load_worker_base(path))
 
 
 def _secret_volume(secret: Secret) -> dict[str, Any]:
@@ -147,10 +103,14 @@ def _secret_env(secret: Secret) -> list[dict[str, Any]]:
 
 
 def worker_pod(
-    spec: JobSpec, config: ProjectConfig, images: Mapping[str, str] | None = None
+    spec: JobSpec,
+    config: ProjectConfig,
+    images: Mapping[str, str] | None = None,
+    base: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The complete pod template of ``spec``'s DAG (base plus the job's own settings)."""
-    pod = base_pod()
+    """The complete pod template of ``spec``'s DAG: ``base`` (default ``base_pod(config)``)
+    plus the job's own image, Secrets, resources and labels."""
+    pod = copy.deepcopy(base) if base is not None else base_pod(config)
     options = spec.options
     labels = {
         f"{LABEL_PREFIX}dag": label_value(spec.dag_id),
@@ -200,10 +160,13 @@ def _as_yaml(pod: dict[str, Any]) -> str:
 
 
 def render_pod_template(
-    spec: JobSpec, config: ProjectConfig, images: Mapping[str, str] | None = None
+    spec: JobSpec,
+    config: ProjectConfig,
+    images: Mapping[str, str] | None = None,
+    base: dict[str, Any] | None = None,
 ) -> str:
     """The text of ``spec``'s pod template file, with dagplane's ownership header."""
-    body = _as_yaml(worker_pod(spec, config, images))
+    body = _as_yaml(worker_pod(spec, config, images, base))
     source = spec.path.encode("unicode_escape").decode("ascii")
     header = owned_header(
         body,
@@ -214,13 +177,15 @@ def render_pod_template(
     return header + body
 
 
-def render_base_pod_template() -> str:
+def render_base_pod_template(config: ProjectConfig | None = None) -> str:
     """The deployment's base worker pod template (``[kubernetes_executor] pod_template_file``)."""
-    body = _as_yaml(copy.deepcopy(base_pod()))
+    body = _as_yaml(base_pod(config))
+    worker_base = config.worker_base if config is not None else None
+    made_from = str(worker_base or "the official chart's worker wiring (chart_worker_base)")
     header = owned_header(
         body,
         source="dagplane.pods",
-        made_from="dagplane.pods.base_pod (the start of every DAG's pod template)",
+        made_from=f"{made_from} under dagplane's hardening (the start of every DAG's pod template)",
         regenerate="run `dagplane render secrets`",
     )
     return header + body
@@ -229,8 +194,9 @@ def render_base_pod_template() -> str:
 def pod_outputs(discovery: DiscoveryResult, config: ProjectConfig) -> OutputSet:
     """The pod template files of the discovered jobs, in ``<dags dir>/pod_templates/``."""
     images = pod_images(discovery, config)
+    base = base_pod(config)
     files = {
-        Path(pod_template_filename(spec)).name: render_pod_template(spec, config, images)
+        Path(pod_template_filename(spec)).name: render_pod_template(spec, config, images, base)
         for spec in discovery.jobs
     }
     failed = {f"{Path(p).parent.parent.name}__{Path(p).stem}.yaml" for p in discovery.failed_paths}

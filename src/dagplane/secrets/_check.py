@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from dagplane.pods import pod_template_filename
 from dagplane.secrets._refs import secret_problems
+from dagplane.secrets._render import platform_refs
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -29,8 +30,22 @@ def load_pod_template(path: Path) -> dict[str, Any]:
 
 
 def check_pod_templates(discovery: DiscoveryResult, config: ProjectConfig) -> list[str]:
-    """One line per Secret or key a DAG's pod references beyond its job's declaration."""
-    problems = []
+    """One line per Secret or key a DAG's pod references beyond its job's declaration, and
+    per job Secret the worker base hands to every pod."""
+    platform = platform_refs(config)
+    declared = {
+        name: spec.dag_id
+        for spec in discovery.jobs
+        for secret in spec.options.secrets
+        for name in secret.sources()
+    }
+    problems = [
+        f"worker base {config.worker_base or '(chart default)'}: Secret {name!r} is in every "
+        f"worker pod, but it is DAG {declared[name]}'s (fix: remove it from the worker base; "
+        "declare it on the jobs that need it)"
+        for name, _ in platform
+        if name in declared
+    ]
     for spec in sorted(discovery.jobs, key=lambda s: s.dag_id):
         path = config.dags_dir / pod_template_filename(spec)
         if not path.is_file():
@@ -42,5 +57,5 @@ def check_pod_templates(discovery: DiscoveryResult, config: ProjectConfig) -> li
             problems.append(f"DAG {spec.dag_id}: cannot read {path}: {exc}")
             continue
         allowed = {n: list(k) for s in spec.options.secrets for n, k in s.sources().items()}
-        problems.extend(secret_problems(spec.dag_id, pod, allowed))
+        problems.extend(secret_problems(spec.dag_id, pod, allowed, platform))
     return problems

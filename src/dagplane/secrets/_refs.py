@@ -48,10 +48,14 @@ def _items(where, name, items):
     return [(where, name, item.get("key")) for item in items]
 
 
-def secret_problems(dag_id, pod, allowed):
-    """One message per reference of ``pod`` outside ``allowed`` (Secret name -> keys)."""
+def secret_problems(dag_id, pod, allowed, platform=()):
+    """One message per reference of ``pod`` outside ``allowed`` (Secret name -> keys) and
+    outside ``platform`` (``[secret, key]`` pairs the worker base gives every pod)."""
     problems = []
+    platform = {tuple(pair) for pair in platform}
     for where, name, key in secret_refs(pod):
+        if (name, key) in platform:
+            continue
         keys = allowed.get(name)
         if keys is None:
             problems.append(

@@ -3,12 +3,13 @@
 - ``allow_list``: per DAG, the Secrets and keys its job declared (and its image);
 - one ``ExternalSecret`` per declared Secret with exactly the keys jobs read (the union
   across jobs). Required keys sync into the Secret (``creationPolicy: Owner``); each optional
-  key has its own ExternalSecret that merges into it, so a key missing in the store fails
-  only that key, never the Secret;
+  key lives in a Secret of its own (``Secret.key_secret``) with its own ExternalSecret, so a
+  key missing in the store fails only that key, never the Secret;
 - ``create-secrets.sh``: the same Secrets with ``kubectl create secret generic``, for clusters
   without the External Secrets Operator; values come from the environment, never the file;
 - ``airflow_local_settings.py``: a ``pod_mutation_hook`` that rejects any worker pod
-  referencing a Secret or key outside its DAG's allow-list.
+  referencing a Secret or key outside its DAG's allow-list (the worker base's own references,
+  ``platform_refs``, are allowed in every pod).
 
 Generated files hold Secret names and keys, never values.
 """
@@ -20,7 +21,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from dagplane.jobs.spec import optional_key_secret
-from dagplane.pods import render_base_pod_template
+from dagplane.pods import base_pod, render_base_pod_template
 from dagplane.pods._image import image_for, pod_images
 from dagplane.secrets import _refs
 from dagplane.write import OutputSet, owned_header
@@ -33,6 +34,7 @@ __all__ = [
     "EXTERNAL_SECRETS_API",
     "allow_list",
     "deploy_outputs",
+    "platform_refs",
     "render_external_secrets",
     "render_kubectl_recipe",
     "render_local_settings",
@@ -58,6 +60,13 @@ def allow_list(discovery: DiscoveryResult, config: ProjectConfig) -> dict[str, d
         }
         for spec in sorted(discovery.jobs, key=lambda s: s.dag_id)
     }
+
+
+def platform_refs(config: ProjectConfig) -> list[list[str | None]]:
+    """``[secret, key]`` pairs the worker base puts in every pod (``key`` None: the whole
+    Secret), say a git-sync key: the platform's, allowed for every DAG."""
+    pairs = {(name, key) for _, name, key in _refs.secret_refs(base_pod(config))}
+    return [list(pair) for pair in sorted(pairs, key=lambda p: (str(p[0]), str(p[1])))]
 
 
 def secret_keys(discovery: DiscoveryResult) -> dict[str, dict[str, list[str]]]:
@@ -189,6 +198,8 @@ import json
 
 # Per DAG: its image and the Secrets (name -> keys) its job declared.
 ALLOW = {allow}
+# [secret, key] pairs the deployment's worker base gives every worker pod (key null: whole).
+PLATFORM = {platform}
 
 
 class PodSecretsRejected(Exception):
@@ -265,7 +276,7 @@ def pod_mutation_hook(pod):
             return
         dag_id = known[0]
     entry = ALLOW.get(dag_id)
-    problems = secret_problems(dag_id, data, entry["secrets"] if entry else {{}})
+    problems = secret_problems(dag_id, data, entry["secrets"] if entry else {{}}, PLATFORM)
     if problems:
         raise PodSecretsRejected("; ".join(problems))
     if entry and _is_executor_pod(data, base):
@@ -284,7 +295,8 @@ def _refs_source() -> str:
 def render_local_settings(discovery: DiscoveryResult, config: ProjectConfig) -> str:
     """The ``airflow_local_settings.py`` that enforces every DAG's Secret allow-list."""
     allow = json.dumps(allow_list(discovery, config), indent=4, sort_keys=True)
-    body = _SETTINGS.format(allow=allow, refs=_refs_source())
+    platform = json.dumps(platform_refs(config))
+    body = _SETTINGS.format(allow=allow, platform=platform, refs=_refs_source())
     header = owned_header(
         body,
         source="airflow_local_settings",
@@ -309,6 +321,8 @@ def deploy_outputs(discovery: DiscoveryResult, config: ProjectConfig) -> dict[st
             pattern="airflow_local_settings.py",
         ),
         "base_pod": OutputSet(
-            deploy, {"pod-template.yaml": render_base_pod_template()}, pattern="pod-template.yaml"
+            deploy,
+            {"pod-template.yaml": render_base_pod_template(config)},
+            pattern="pod-template.yaml",
         ),
     }
