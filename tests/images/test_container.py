@@ -10,7 +10,6 @@ first run on a machine pays for it.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -32,13 +31,16 @@ from ._engine import (
     stand_in_missing_tools,
     tcp_postgres,
 )
+from ._execution_api import execution_api
+from ._pod_run import load_template, run_args
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
 
 ACCOUNTS = 120
 SECRETS_DIR = "/var/run/secrets/dagplane"  # DAGPLANE_SECRETS_DIR of the generated pod template
 CA_PATH = "/var/run/dagplane-test/emulator-ca.pem"
-POD_TEMPLATE = ROOT / "dags" / "pod_templates" / "salesforce__salesforce_to_postgres.yaml"
+DAG_ID, TASK_ID = "salesforce__salesforce_to_postgres", "salesforce_to_postgres"
+POD_TEMPLATE = ROOT / "dags" / "pod_templates" / f"{DAG_ID}.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +49,6 @@ def engine():
     if found is None:
         pytest.skip(reason)
     return found
-
-
-def _pod_container() -> dict:
-    text = "\n".join(
-        line for line in POD_TEMPLATE.read_text().splitlines() if not line.startswith("#")
-    )
-    return json.loads(text)["spec"]["containers"][0]
 
 
 def _write_secrets(folder: Path, values: dict[str, dict[str, str]]) -> None:
@@ -69,9 +64,11 @@ def _write_secrets(folder: Path, values: dict[str, dict[str, str]]) -> None:
     folder.chmod(0o755)
 
 
-def test_salesforce_image_runs_the_job_as_its_worker_pod(engine, tmp_path: Path) -> None:
-    """Stand-in base (not the official image) → generated Dockerfile unchanged → the job in a
-    read-only, capability-less container as uid 50000, secrets as files, loading PostgreSQL."""
+def test_salesforce_image_runs_the_dags_task_as_its_worker_pod(engine, tmp_path: Path) -> None:
+    """Stand-in base (not the official image) → generated Dockerfile unchanged → the DAG's pod
+    template run as written (uid 50000, read-only root, no capabilities, secrets as files, the
+    chart's airflow.cfg, the DAG folder) → Airflow's task runner executes the queued task
+    against a real API server, and the job loads PostgreSQL."""
     version = airflow_version()
     cached = engine.image_exists(f"{STAND_IN_REPOSITORY}:{version}")
     if not cached and (missing := stand_in_missing_tools()):
@@ -99,18 +96,24 @@ def test_salesforce_image_runs_the_job_as_its_worker_pod(engine, tmp_path: Path)
     user = engine("image", "inspect", "--format", "{{.Config.User}}", image, capture_output=True)
     assert user.stdout.strip() == "50000"  # the image's own USER, not only our --user flag
 
-    container = _pod_container()
+    pod = load_template(POD_TEMPLATE)
+    [container] = pod["spec"]["containers"]
+    # Same repository; the tags differ because the base image (here the stand-in) is hashed in.
+    assert container["image"].rsplit(":", 1)[0] == image.rsplit(":", 1)[0]
+    assert container["image"] != image
     pod_env = {item["name"]: item["value"] for item in container["env"]}
-    assert pod_env["DAGPLANE_SECRETS_DIR"] == SECRETS_DIR
-    secret_mounts = [m for m in container["volumeMounts"] if m["mountPath"].startswith(SECRETS_DIR)]
-    assert {m["mountPath"] for m in secret_mounts} == {
-        f"{SECRETS_DIR}/salesforce-credentials",
-        f"{SECRETS_DIR}/warehouse-postgres",
+    assert pod_env["DAGPLANE_SECRETS_DIR"] == SECRETS_DIR and pod_env["HOME"] == "/tmp"
+    secret_volumes = {
+        v["name"]: v["projected"]["sources"][0]["secret"]["name"]
+        for v in pod["spec"]["volumes"]
+        if "projected" in v
     }
+    assert set(secret_volumes.values()) == {"salesforce-credentials", "warehouse-postgres"}
 
     with (
         tcp_postgres(tmp_path / "pg") as postgres_url,
         SalesforceEmulator(records=0, records_per_object={"Account": ACCOUNTS, "User": 5}) as emu,
+        execution_api(tmp_path / "airflow-home", ROOT / "dags", ROOT / "packages") as api,
     ):
         creds = emu.credentials
         secrets = tmp_path / "secrets"
@@ -129,44 +132,52 @@ def test_salesforce_image_runs_the_job_as_its_worker_pod(engine, tmp_path: Path)
         ca.mkdir(mode=0o755)
         (ca / "emulator-ca.pem").write_bytes(Path(emu.ca_bundle).read_bytes())
         (ca / "emulator-ca.pem").chmod(0o444)
-
-        argv = [
-            "run",
-            "--rm",
-            "--user",
-            "50000:0",
-            "--read-only",
-            "--tmpfs",
-            "/tmp",  # the pod's emptyDir
-            "--tmpfs",
-            "/opt/airflow/logs",
-            "--cap-drop",
-            "ALL",
-            "--security-opt",
-            "no-new-privileges",
+        # The chart's ConfigMap: airflow.cfg names the execution API and the DAG folder.
+        config = tmp_path / "airflow.cfg"
+        config.write_text(
+            f"[core]\nexecution_api_server_url = {api.url}\ndags_folder = /opt/airflow/dags\n"
+            "load_examples = False\n[logging]\nbase_log_folder = /opt/airflow/logs\n"
+        )
+        config.chmod(0o444)
+        sources = {"config": config, "dags": ROOT / "dags"}
+        sources.update({volume: secrets / name for volume, name in secret_volumes.items()})
+        pod_args = [
+            *run_args(pod, sources, tmp_path / "empty-dirs"),
             "--network",
             "host",
-            *(f"--env={k}={v}" for k, v in pod_env.items()),
+            # Test wiring, not part of the pod: the emulator's URL and its CA.
             f"--env=SALESFORCE_LOGIN_URL={emu.url}",
             f"--env=SALESFORCE_CA_BUNDLE={CA_PATH}",
             f"--volume={ca / 'emulator-ca.pem'}:{CA_PATH}:ro",
-            *(
-                f"--volume={secrets / Path(m['mountPath']).name}:{m['mountPath']}:ro"
-                for m in secret_mounts
-            ),
-            image,
-            "sh",
-            "-c",
+        ]
+
+        probe = engine(
+            "run", "--rm", *pod_args, image, "sh", "-c",
             'echo "uid=$(id -u) gid=$(id -g)"; '
             "if touch /opt/dagplane/probe 2>/dev/null; then echo rootfs=writable; "
-            "else echo rootfs=read-only; fi; "
-            "exec python -m dagplane.cli run salesforce_to_postgres --partition Account"
-            ' --packages-dir "$DAGPLANE_PACKAGES_DIR"',  # the image's ENV; `run` reads no env
-        ]
-        ran = engine(*argv, capture_output=True, check=False, timeout=300)
-        assert ran.returncode == 0, f"{ran.stdout[-3000:]}\n{ran.stderr[-3000:]}"
-        assert ran.stdout.splitlines()[:2] == ["uid=50000 gid=0", "rootfs=read-only"], ran.stdout
-        assert f"Account: {ACCOUNTS} rows" in ran.stdout, ran.stdout
+            "else echo rootfs=read-only; fi",
+            capture_output=True,
+        )  # fmt: skip
+        assert probe.stdout.splitlines() == ["uid=50000 gid=0", "rootfs=read-only"], probe.stdout
+
+        # What the KubernetesExecutor runs in the pod: Airflow's task runner and the workload.
+        workload = api.queue(DAG_ID, TASK_ID, 0)  # map index 0: Account
+        ran = engine(
+            "run", "--rm", *pod_args, image,
+            "python", "-m", "airflow.sdk.execution_time.execute_workload", "--json-string",
+            workload,
+            capture_output=True, check=False, timeout=300,
+        )  # fmt: skip
+        output = ran.stdout + ran.stderr
+        assert ran.returncode == 0, output[-4000:]
+        assert '"final_state":"success"' in output, output[-4000:]
+        assert "partition Account" in output and f"Account: {ACCOUNTS} rows" in output
+        assert creds["password"] not in output and postgres_url not in output
+        assert api.state(DAG_ID, TASK_ID, 0) == ("success", 1)
+        # The task log, in the pod's log volume where the chart's log server would serve it.
+        [log] = (tmp_path / "empty-dirs" / "logs").rglob("attempt=1.log")
+        assert f"Account: {ACCOUNTS} rows" in log.read_text()
+        assert creds["password"] not in log.read_text()
 
         with psycopg.connect(postgres_url) as conn:
             (count,) = conn.execute("SELECT count(*) FROM salesforce.account").fetchone()

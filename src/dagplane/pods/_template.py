@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
@@ -181,7 +182,9 @@ def render_base_pod_template(config: ProjectConfig | None = None) -> str:
     """The deployment's base worker pod template (``[kubernetes_executor] pod_template_file``)."""
     body = _as_yaml(base_pod(config))
     worker_base = config.worker_base if config is not None else None
-    made_from = str(worker_base or "the official chart's worker wiring (chart_worker_base)")
+    made_from = "the official chart's worker wiring (chart_worker_base)"
+    if config is not None and worker_base is not None:  # relative: the header is portable
+        made_from = os.path.relpath(worker_base, config.root).replace(os.sep, "/")
     header = owned_header(
         body,
         source="dagplane.pods",
