@@ -35,8 +35,10 @@ _TEXT_DEFAULTS = {
     "secret-store": "dagplane-secrets",
     "image-pull-secret": "",
 }
-# The deployment's worker base pod (see dagplane.pods): a file, or none for the chart's wiring.
-_OPTIONAL_PATHS = ("worker-base",)
+# Optional files and folders: the deployment's worker base pod (see dagplane.pods; none: the
+# chart's wiring), and the official Airflow chart, its values schema and the CRDs that
+# `dagplane render/check deploy` check against (none: pass --chart/--chart-schema/--crd-dir).
+_OPTIONAL_PATHS = ("worker-base", "chart-dir", "chart-schema", "crd-dir")
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,9 @@ class ProjectConfig:
     image_pull_secret: str = _TEXT_DEFAULTS["image-pull-secret"]
     # The deployment's worker base pod file; None: the official chart's worker wiring.
     worker_base: Path | None = None
+    chart_dir: Path | None = None
+    chart_schema: Path | None = None
+    crd_dir: Path | None = None
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -108,7 +113,9 @@ def load_config(
             raise ConfigError(f"{pyproject}: [tool.dagplane] {key} must be a string")
         return value
 
-    worker_base = text("worker-base") if "worker-base" in table or _env("worker-base") else ""
+    def optional(key: str) -> Path | None:
+        value = text(key) if key in table or _env(key) else ""
+        return (root / value).resolve() if value else None
 
     return ProjectConfig(
         root=root,
@@ -120,7 +127,10 @@ def load_config(
         image_owner=text("image-owner"),
         secret_store=text("secret-store"),
         image_pull_secret=text("image-pull-secret"),
-        worker_base=(root / worker_base).resolve() if worker_base else None,
+        worker_base=optional("worker-base"),
+        chart_dir=optional("chart-dir"),
+        chart_schema=optional("chart-schema"),
+        crd_dir=optional("crd-dir"),
     )
 
 

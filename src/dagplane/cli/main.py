@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from dagplane import __version__
-from dagplane.cli import check, demo, discover, emulator, images, render, run, sync
+from dagplane.cli import check, demo, deploy, discover, emulator, images, render, run, sync
 from dagplane.errors import DagplaneError
 
 __all__ = ["cli", "main"]
@@ -51,6 +51,8 @@ for command in (
     check.group,
 ):
     cli.add_command(command)
+render.group.add_command(deploy.render_deploy)
+check.group.add_command(deploy.check_deploy)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -55,7 +55,7 @@ class MetadataDatabase(_Model):
     secret: str = Field(
         default="airflow-metadata",
         pattern=_DNS_LABEL,
-        description="Secret with key `connection`: the SQLAlchemy URL (the chart's metadataSecretName)",
+        description="Secret with key `connection`: the SQLAlchemy URL (chart: metadataSecretName)",
     )
     host: str = Field(description="the database host, for the checklist and network policies")
     port: int = Field(default=5432, ge=1, le=65535)

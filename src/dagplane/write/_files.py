@@ -26,7 +26,10 @@ __all__ = [
 FORMAT_VERSION = 1
 MARKER = "# dagplane-owned:"
 # Markers of every format version dagplane ever wrote, so older files stay recognizable.
-_MARKER_LINE = re.compile(r"^# dagplane-owned: v(?P<version>\d+) source=(?P<source>.+) sha256=")
+# JSON takes no comments: there the marker is the end of a "$comment" member on line 2.
+_MARKER_LINE = re.compile(
+    r'^(?:# |\s*"\$comment": ".*)dagplane-owned: v(?P<version>\d+) source=(?P<source>.+?) sha256='
+)
 _HEADER_LINES = 5
 
 

@@ -1,0 +1,137 @@
+"""``CHECKLIST.md`` and ``RUNBOOK.md`` of one environment, rendered from its config and checks.
+
+The checklist shows every check's real value and result, so it says only what the checks saw
+in the chart render; the runbook spells out this platform's operations with its own names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from dagplane.write import owned_header
+
+if TYPE_CHECKING:
+    from dagplane.deploy._context import DeployContext
+    from dagplane.deploy.checks import CheckResult
+
+__all__ = ["render_checklist", "render_runbook"]
+
+
+def _md_header(ctx: DeployContext, body: str, what: str) -> str:
+    # Markdown reads `#` as a heading: the header goes inside an HTML comment.
+    header = owned_header(
+        body,
+        source=f"deploy/{ctx.env}/platform.yaml",
+        made_from=f"deploy/{ctx.env}/platform.yaml ({what})",
+        regenerate=f"run `dagplane render deploy --env {ctx.env}`",
+    )
+    return f"<!--\n{header}-->\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_checklist(ctx: DeployContext, results: Sequence[CheckResult], engine: str) -> str:
+    passed = sum(r.ok for r in results)
+    lines = [
+        f"# Production checklist: {ctx.env}",
+        "",
+        f"Every item is a check that `dagplane check deploy --env {ctx.env}` runs on the "
+        f"official Airflow chart {ctx.platform.chart_version} rendered with this environment's "
+        f"values ({engine}). {passed} of {len(results)} pass.",
+        "",
+        "| | check | what it requires | value seen | fix |",
+        "|---|---|---|---|---|",
+    ]
+    for r in results:
+        mark = "pass" if r.ok else "**FAIL**"
+        lines.append(
+            f"| {mark} | `{r.name}` | {_cell(r.title)} | {_cell(r.value)} | {_cell(r.fix)} |"
+        )
+    body = "\n".join(lines) + "\n"
+    return _md_header(ctx, body, "the production checklist, with its check results") + body
+
+
+def render_runbook(ctx: DeployContext, secrets: Sequence[tuple[str, str]]) -> str:
+    """``secrets``: ``(Secret name, what reads it)`` of the platform's own Secrets."""
+    p = ctx.platform
+    ns, rel, env = p.namespace, p.release, ctx.env
+    flux = f"flux reconcile helmrelease {rel} -n {ns} --with-source"
+    rotate = "\n".join(
+        f"| `{name}` | {_cell(purpose)} | `kubectl -n {ns} annotate externalsecret {name} "
+        f"force-sync=$(date +%s) --overwrite` |"
+        for name, purpose in secrets
+    )
+    sync = {
+        "sync-sidecar": f"the `dag-sync` container of `deploy/{rel}-dag-processor`",
+        "sync-init": f"the `dag-sync` init container of `deploy/{rel}-dag-processor`",
+        "sync-cronjob": f"the `{rel}-dag-sync` CronJob's last Job",
+        "git-sync": f"the `git-sync` container of `deploy/{rel}-dag-processor`",
+    }[p.dags.distribution]
+    body = f"""# Runbook: {env}
+
+Namespace `{ns}`, Helm release `{rel}` of the official Airflow chart {p.chart_version}, Airflow
+{p.airflow_version}, {p.executor}. Everything below changes `deploy/{env}/platform.yaml` or the
+job packages, runs `dagplane render deploy --env {env}` and commits: Git is the only way in.
+
+## Watch a release
+
+    flux get helmreleases -n {ns}              # or: argocd app get airflow-{env}
+    kubectl -n {ns} get pods -l release={rel}
+
+A failed install or upgrade is retried, then rolled back by Flux (remediation in
+`deploy/clusters/{env}/helmrelease.yaml`); `kubectl -n {ns} describe helmrelease {rel}` says why.
+
+## Force a reconcile
+
+    {flux}
+    argocd app sync airflow-{env}            # on Argo CD
+
+## Rotate a secret
+
+Change the value in the secret store (`{p.secrets_store.kind}` `{p.secrets_store.name}`, remote
+key `<environment>/<secret>`), then make the External Secrets Operator fetch it now and restart
+what reads it (`kubectl -n {ns} rollout restart deploy/{rel}-scheduler deploy/{rel}-api-server
+deploy/{rel}-dag-processor statefulset/{rel}-triggerer`). Rotating the fernet key: store
+`new,old` first, restart, run `airflow rotate-fernet-key` in the scheduler, then store `new`.
+
+| Secret | read by | force the sync |
+|---|---|---|
+{rotate}
+
+Job Secrets (`deploy/secrets/`) rotate the same way; a worker pod reads them when it starts.
+
+## Roll back an image tag
+
+Worker images are content-tagged (`sha-...`) and named in the generated pod templates. Revert
+the commit that moved the tag (`git revert <commit>`), push, then `{flux}`. New task pods use
+the old tag; running ones finish on theirs. The Airflow image follows `airflow_version`.
+
+## Debug DAG import errors
+
+    kubectl -n {ns} exec deploy/{rel}-dag-processor -- airflow dags list-import-errors
+    uv run dagplane sync --check             # locally: is the committed DAG folder stale?
+
+A job module that fails to load keeps its last good DAG (dagplane never prunes it); the error
+names the file and the fix.
+
+## When the DAG sync fails
+
+Read the logs of {sync}. A failed pass keeps the last good DAG files, so running DAGs are not
+affected; fix the job module or the image, then commit.
+
+## Scale the scheduler
+
+Set `ha.scheduler_replicas` (keep it >= 2), render, commit; PgBouncer's pools are recomputed
+and shown in `CHECKLIST.md`.
+
+## Restore the metadata database
+
+1. Stop the schedulers: `kubectl -n {ns} scale deploy/{rel}-scheduler --replicas=0`.
+2. Restore `{p.metadata_db.host}` to a point in time with your database's tooling.
+3. `kubectl -n {ns} exec deploy/{rel}-api-server -- airflow db check-migrations`.
+4. `{flux}`: the schedulers come back at their configured replicas.
+"""
+    return _md_header(ctx, body, "this platform's operations") + body

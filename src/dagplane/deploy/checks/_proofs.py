@@ -1,0 +1,146 @@
+"""The checks of a deployment beyond the checklist: freshness, schemas, kustomize, no secrets."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dagplane.deploy.checks._checklist import CheckResult
+from dagplane.deploy.checks._validate import validate_objects, validate_values
+
+if TYPE_CHECKING:
+    from dagplane.deploy._render import DeployRender
+
+__all__ = ["kustomize_build", "scan_for_secrets", "validation_results"]
+
+
+def _result(name: str, title: str, problems: list[str], ok_value: str, fix: str) -> CheckResult:
+    shown = "; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else "")
+    return CheckResult(name, title, not problems, shown or ok_value, fix)
+
+
+def _kubectl() -> str | None:
+    beside = Path(sys.executable).with_name("kubectl")
+    return str(beside) if beside.exists() else shutil.which("kubectl")
+
+
+def kustomize_build(files: dict[str, str], folder: str) -> tuple[list[dict[str, Any]], str]:
+    """``kubectl kustomize`` over ``files`` (relative path -> text) laid out in a temp dir:
+    the built objects, or an error message."""
+    import yaml
+
+    kubectl = _kubectl()
+    if kubectl is None:
+        return [], "no kubectl (fix: install kubectl, or `uv sync` for the dev group)"
+    with tempfile.TemporaryDirectory() as tmp:
+        for rel, text in files.items():
+            path = Path(tmp, rel)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        done = subprocess.run(
+            [kubectl, "kustomize", str(Path(tmp, folder))],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if done.returncode != 0:
+        return [], done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"
+    return [d for d in yaml.safe_load_all(done.stdout) if isinstance(d, dict)], ""
+
+
+def scan_for_secrets(files: dict[str, str]) -> list[str]:
+    """What detect-secrets (default plugins) finds in ``files``: ``path:line type``."""
+    from detect_secrets import SecretsCollection
+    from detect_secrets.settings import default_settings
+
+    found = []
+    with tempfile.TemporaryDirectory() as tmp, default_settings():
+        collection = SecretsCollection(root=tmp)
+        for rel, text in files.items():
+            path = Path(tmp, rel)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            collection.scan_file(rel)
+        for filename, secret in collection:
+            found.append(f"{filename}:{secret.line_number} {secret.type}")
+    return sorted(found)
+
+
+def validation_results(render: DeployRender, *, stale: list[str]) -> list[CheckResult]:
+    import yaml
+
+    ctx = render.ctx
+    config = ctx.config
+    results = [
+        _result(
+            "fresh",
+            "The committed deployment files match the generator",
+            [f"stale: {name}" for name in stale],
+            "all fresh",
+            f"run `dagplane render deploy --env {ctx.env}` and commit",
+        )
+    ]
+    schema = config.chart_schema
+    results.append(
+        _result(
+            "values-schema",
+            "The values match the chart's values.schema.json",
+            validate_values(render.values, schema) if schema else ["no values schema given"],
+            f"valid against {schema.name if schema else '-'}",
+            "pass --chart-schema or set [tool.dagplane] chart-schema; fix the key named",
+        )
+    )
+    results.append(
+        _result(
+            "chart-objects-valid",
+            "Every object the chart renders is valid Kubernetes (strict)",
+            validate_objects(render.chart.objects, None),
+            f"{len(render.chart.objects)} objects valid",
+            "fix the value that produced the object named",
+        )
+    )
+    gitops_objects = [
+        doc
+        for rel, text in render.gitops.items()
+        if rel.endswith(".yaml") and not rel.endswith("kustomization.yaml")
+        for doc in yaml.safe_load_all(text)
+        if isinstance(doc, dict)
+    ]
+    results.append(
+        _result(
+            "manifests-valid",
+            "Every generated manifest validates (Kubernetes strict, Flux / Argo CD / External "
+            "Secrets CRDs)",
+            validate_objects(gitops_objects, config.crd_dir)
+            if config.crd_dir
+            else ["no CRD folder given"],
+            f"{len(gitops_objects)} manifests valid",
+            "pass --crd-dir or set [tool.dagplane] crd-dir",
+        )
+    )
+    built, error = kustomize_build(render.gitops, f"clusters/{ctx.env}")
+    kinds = sorted({o["kind"] for o in built})
+    results.append(
+        _result(
+            "kustomize-builds",
+            f"`kubectl kustomize deploy/clusters/{ctx.env}` builds",
+            [error] if error else [],
+            f"{len(built)} objects: {', '.join(kinds)}",
+            "fix the file named in the error",
+        )
+    )
+    texts = {f"{ctx.env}/values.yaml": yaml.safe_dump(render.values), **render.gitops}
+    results.append(
+        _result(
+            "no-secret-values",
+            "No secret value in any generated file (detect-secrets)",
+            scan_for_secrets(texts),
+            "nothing found",
+            "move the value into the secret store and reference its Secret",
+        )
+    )
+    return results
