@@ -31,6 +31,15 @@ def test_mapped_dag_runs_every_partition_and_masks_the_secret(local_airflow) -> 
         assert data["run_id"].startswith("manual__")
     assert "tok-123456789" not in logs
     assert "with token ***" in logs
+    # The UI names each mapped task instance by its partition, not 0, 1, 2.
+    import sqlite3
+
+    with sqlite3.connect(local_airflow.home / "airflow.db") as db:
+        names = db.execute(
+            "SELECT map_index, rendered_map_index FROM task_instance "
+            "WHERE dag_id = 'examples__regional_report' ORDER BY map_index"
+        ).fetchall()
+    assert names == [(0, "emea"), (1, "amer"), (2, "apac")]
 
 
 def test_failing_job_fails_its_task_with_the_job_message(local_airflow) -> None:
