@@ -83,7 +83,7 @@ def platform_secret_specs(platform: Platform) -> list[PlatformSecret]:
         PlatformSecret(
             platform.fernet_key_secret,
             ("fernet-key",),
-            "[core] fernet_key: encrypts connections and variables in the metadata database",
+            "encrypts connections and variables in the metadata database ([core] fernet_key)",
             "fernetKeySecretName",
             "fernet_key_secret",
         ),
@@ -92,7 +92,7 @@ def platform_secret_specs(platform: Platform) -> list[PlatformSecret]:
         PlatformSecret(
             platform.api_secret_key_secret,
             ("api-secret-key",),
-            "[api] secret_key: signs the API server's sessions",
+            "signs the API server's sessions ([api] secret_key)",
             "apiSecretKeySecretName",
             "api_secret_key_secret",
         ),
@@ -100,7 +100,7 @@ def platform_secret_specs(platform: Platform) -> list[PlatformSecret]:
         PlatformSecret(
             platform.jwt_secret,
             ("jwt-secret",),
-            "[api_auth] jwt_secret: signs the task tokens workers use on the execution API",
+            "signs the task tokens workers use on the execution API ([api_auth] jwt_secret)",
             "jwtSecretName",
             "jwt_secret",
         ),
