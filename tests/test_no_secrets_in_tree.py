@@ -23,9 +23,14 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from dagplane.deploy import Platform
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,8 +67,9 @@ def tracked_files() -> list[str]:
     return [name for name in files if (ROOT / name).is_file() and not (ROOT / name).is_symlink()]
 
 
-def declared_names() -> set[str]:
-    """Every Secret name and key the project declares: names, not values."""
+def declared_names(platforms: Iterable[Platform] = ()) -> set[str]:
+    """Every Secret name and key the project declares (jobs, each environment's platform
+    Secrets, and those of ``platforms``): names, not values."""
     from dagplane.config import load_config
     from dagplane.deploy import load_platform
     from dagplane.deploy._platform_secrets import platform_secret_specs
@@ -75,16 +81,18 @@ def declared_names() -> set[str]:
         for secret in spec.options.secrets:
             for name, keys in secret.sources().items():
                 names.update((name, *keys))
-    for path in sorted(config.deploy_dir.glob("*/platform.yaml")):
-        for secret in platform_secret_specs(load_platform(path)):
+    committed = [load_platform(p) for p in sorted(config.deploy_dir.glob("*/platform.yaml"))]
+    for platform in [*committed, *platforms]:
+        for secret in platform_secret_specs(platform):
             names.update((secret.name, *secret.keys))
     return names
 
 
-def scan(root: Path, files: list[str]) -> list[str]:
+def scan(root: Path, files: list[str], names: set[str] | None = None) -> list[str]:
     """``file:line: type`` of every finding in ``files`` (relative to ``root``)."""
-    names = "|".join(re.escape(name) for name in sorted(declared_names()))
-    args = [detect_secrets(), "scan", "--exclude-secrets", f"^({names})$"]
+    names = names if names is not None else declared_names()
+    allowed = "|".join(re.escape(name) for name in sorted(names))
+    args = [detect_secrets(), "scan", "--exclude-secrets", f"^({allowed})$"]
     for pattern in NOT_SECRETS:
         args += ["--exclude-secrets", pattern]
     for pattern in NOT_SECRET_LINES:
@@ -116,9 +124,37 @@ def test_a_planted_secret_is_found_beside_the_tree(tmp_path) -> None:
         shutil.copyfile(ROOT / name, tmp_path / name)
     aws_key = "AKIA" + "Q3ZL7RFX2M4TNB6W"  # split, so this file holds no key
     (tmp_path / "planted.env").write_text(f"AWS_ACCESS_KEY_ID={aws_key}\n")
-    (tmp_path / "planted.yaml").write_text('password: "airflow-metadata-Xq9#vL2p"\n')
+    planted = 'password: "airflow-metadata-Xq9#vL2p"\n'  # pragma: allowlist secret
+    (tmp_path / "planted.yaml").write_text(planted)
     findings = scan(tmp_path, [*files, "planted.env", "planted.yaml"])
     assert findings == [
         "planted.env:1: AWS Access Key",
         "planted.yaml:1: Secret Keyword",
     ]
+
+
+def test_rendered_platform_files_pass_the_same_scan(tmp_path) -> None:
+    """What ``dagplane render deploy`` will commit under ``deploy/<env>/`` scans clean too
+    (beside its ``platform.yaml``, which declares the names)."""
+    from dagplane.config import load_config
+    from dagplane.deploy import DeployContext, Platform, load_platform
+    from dagplane.deploy._network import render_network_policies
+    from dagplane.deploy._platform_secrets import render_platform_secrets
+
+    production = load_platform(ROOT / "deploy" / "production" / "platform.yaml")
+    full = Platform.model_validate(
+        {
+            **production.model_dump(),
+            "dags": {
+                "distribution": "git-sync",
+                "git_sync": {"repo": "git@github.com:example-org/dagplane.git", "known_hosts": "x"},
+            },
+        }
+    )
+    files = []
+    for index, platform in enumerate((production, full)):
+        ctx = DeployContext(platform, load_config(cwd=ROOT))
+        for name, text in {**render_platform_secrets(ctx), **render_network_policies(ctx)}.items():
+            (tmp_path / f"{index}-{name}").write_text(text)
+            files.append(f"{index}-{name}")
+    assert scan(tmp_path, files, declared_names([full])) == []
