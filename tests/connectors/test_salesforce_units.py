@@ -283,7 +283,7 @@ def test_backoff_is_bounded_and_jittered() -> None:
 
 # --- credentials ------------------------------------------------------------------------
 
-SECRET = "pw-Sup3rSecret-value"
+SECRET = "pw-Sup3rSecret-value"  # pragma: allowlist secret
 
 
 def test_credentials_from_env_pick_the_auth_mode(tmp_path: Path) -> None:
@@ -307,6 +307,7 @@ def test_credentials_from_env_pick_the_auth_mode(tmp_path: Path) -> None:
 def test_credentials_from_secret_files_env_wins(tmp_path: Path) -> None:
     (tmp_path / "SALESFORCE_USERNAME").write_text("file-user\n")
     (tmp_path / "SALESFORCE_CLIENT_ID").write_text("cid-file\n")
+    # pragma: allowlist nextline secret
     (tmp_path / "SALESFORCE_PRIVATE_KEY").write_text("-----BEGIN PRIVATE KEY-----\nabc\n")
     creds = SalesforceCredentials.from_env({"SALESFORCE_USERNAME": "env-user"}, tmp_path)
     assert creds.auth_mode == "jwt"

@@ -62,7 +62,7 @@ def test_bad_password_is_an_invalid_login_fault(emu: SalesforceEmulator, make_se
     with pytest.raises(SalesforceAuthenticationFailed) as caught:
         SalesforceLogin(
             username=emu.credentials["username"],
-            password="wrong",
+            password="wrong",  # pragma: allowlist secret
             security_token=emu.credentials["security_token"],
             session=make_session(emu),
             scratch_url=emu.url,
@@ -115,7 +115,7 @@ def test_client_credentials_flow(emu: SalesforceEmulator, make_session) -> None:
     with pytest.raises(SalesforceAuthenticationFailed) as caught:
         Salesforce(
             consumer_key=creds["client_id"],
-            consumer_secret="nope",
+            consumer_secret="nope",  # pragma: allowlist secret
             domain="emulator",
             session=make_session(emu),
         )

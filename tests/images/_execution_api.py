@@ -23,7 +23,7 @@ from dagplane.dags.local_airflow import LocalAirflow
 
 QUEUE_SCRIPT = Path(__file__).with_name("_queue_task.py")
 # Signs the workload tokens (the scheduler) and checks them (the API server): test-only value.
-JWT_SECRET = "container-test-jwt-secret-" + "0" * 40
+JWT_SECRET = "container-test-jwt-secret-" + "0" * 40  # pragma: allowlist secret
 
 
 @dataclass

@@ -11,7 +11,7 @@ import pytest
 from dagplane.cli import main
 from dagplane.jobs.redaction import Redactor
 
-SECRET = "hunter2-very-secret"
+SECRET = "hunter2-very-secret"  # pragma: allowlist secret
 
 JOB_WITH_SECRET = """\
 import json, logging, os, sys

@@ -231,7 +231,7 @@ def test_env_secrets_pull_secret_and_label_values(write_job, packages, tmp_path)
         root=tmp_path,
         packages_dir=packages,
         dags_dir=tmp_path / "dags",
-        image_pull_secret="regcred",
+        image_pull_secret="regcred",  # pragma: allowlist secret
     )
     discovery = discover(packages, root=tmp_path)
     assert not discovery.failures
@@ -265,12 +265,13 @@ def test_base_pod_is_the_hardened_start_of_every_template() -> None:
 
 def test_image_pull_secret_is_configuration(tmp_path, monkeypatch) -> None:
     (tmp_path / "pyproject.toml").write_text(
+        # pragma: allowlist nextline secret
         '[tool.dagplane]\nimage-pull-secret = "regcred"\nregistry = "registry.example.com"\n'
     )
     config = load_config(cwd=tmp_path)
     assert (config.image_pull_secret, config.registry) == ("regcred", "registry.example.com")
     monkeypatch.setenv("DAGPLANE__IMAGE_PULL_SECRET", "other")
-    assert load_config(cwd=tmp_path).image_pull_secret == "other"
+    assert load_config(cwd=tmp_path).image_pull_secret == "other"  # pragma: allowlist secret
     (tmp_path / "pyproject.toml").write_text("[tool.dagplane]\n")
     monkeypatch.delenv("DAGPLANE__IMAGE_PULL_SECRET")
     assert load_config(cwd=tmp_path).image_pull_secret == ""

@@ -18,7 +18,7 @@ from dagplane.warehouse.postgres import (
 )
 from dagplane.warehouse.postgres._errors import translate_errors
 
-PASSWORD = "s3cr3t-pw!"
+PASSWORD = "s3cr3t-pw!"  # pragma: allowlist secret
 
 
 def test_url_from_env_wins():
@@ -75,6 +75,7 @@ def test_an_unreachable_server_is_transient_and_hides_the_password(tmp_path):
 
 @pytest.mark.parametrize(
     "conninfo",
+    # pragma: allowlist nextline secret
     ["postgresql://user:S3cretPw@[::1/db", "host=[::1 password=S3cretPw dbname=x port=abc"],
 )
 def test_an_unparsable_connection_string_does_not_echo_the_password(conninfo):
