@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
+import traceback
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +19,9 @@ if TYPE_CHECKING:
     from dagplane.config import ProjectConfig
     from dagplane.dags.sync import SyncReport
 
+# File names in a watch pass's one line; the rest are counted.
+_SHOWN = 5
+
 
 @click.command("sync")
 @packages_option
@@ -25,12 +32,19 @@ if TYPE_CHECKING:
     help="Folder to write DAG files into (default: [tool.dagplane] dags-dir, else ./dags).",
 )
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the folder is stale.")
-@click.option("--watch", is_flag=True, help="Keep syncing every --interval seconds (sidecar).")
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Keep syncing every --interval seconds (sidecar); a bad pass is logged and the last "
+    "good files kept; SIGTERM or Ctrl-C stops it with exit 0.",
+)
 @click.option(
     "--interval",
     type=click.FloatRange(min=0.1),
     default=30.0,
     show_default=True,
+    envvar="DAGPLANE__SYNC_INTERVAL",
+    show_envvar=True,
     help="Seconds between syncs in --watch mode.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print what happened as JSON.")
@@ -46,19 +60,17 @@ def command(
     prune only dagplane's own; keep the last good DAG of a broken job.
 
     Exit 1 when a job module failed discovery, a hand-written file is in the way, or (with
-    --check) the folder is stale.
+    --check) the folder is stale. With --watch, exit 0 when stopped.
     """
     if check and watch:
         raise click.UsageError("--check and --watch cannot be combined")
     config = project_config(packages_dir, dags_dir)
-    while True:
-        code = _sync_once(config, check, as_json, watch)
-        if not watch:
-            return code
-        time.sleep(interval)
+    if watch:
+        return _watch(config, interval, as_json)
+    return _sync_once(config, check, as_json)
 
 
-def _sync_once(config: ProjectConfig, check: bool, as_json: bool, quiet: bool) -> int:
+def _sync_once(config: ProjectConfig, check: bool, as_json: bool) -> int:
     from dagplane.jobs.discovery import discover
     from dagplane.plan import SYNC_KINDS, build_plan, write_plan
     from dagplane.write import raise_for_conflicts
@@ -67,13 +79,13 @@ def _sync_once(config: ProjectConfig, check: bool, as_json: bool, quiet: bool) -
     try:
         discovery = discover(config.packages_dir, root=config.root)
         report = write_plan(build_plan(discovery, config, SYNC_KINDS), SYNC_KINDS, check=check)
-    except (DagplaneError, OSError) as exc:  # in --watch mode, the next cycle tries again
+    except (DagplaneError, OSError) as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
         return 1
     if as_json:
         failures = [str(f) for f in discovery.failures]
-        echo_json({**report.as_dict(), "failures": failures}, line=quiet)
-    elif not (quiet and not report.stale and not discovery.failures):
+        echo_json({**report.as_dict(), "failures": failures})
+    else:
         _print_report(report, dags_dir, check)
     print_failures(discovery.failures)
     try:
@@ -87,6 +99,81 @@ def _sync_once(config: ProjectConfig, check: bool, as_json: bool, quiet: bool) -
         )
         return 1
     return 1 if discovery.failures else 0
+
+
+def _watch(config: ProjectConfig, interval: float, as_json: bool) -> int:
+    """Sync every ``interval`` seconds until SIGTERM or SIGINT; a stop waits for the pass."""
+    stop = threading.Event()
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+        except ValueError:  # not the main thread (an embedding caller): no handlers
+            break
+    _log(f"watching {config.packages_dir} into {config.dags_dir} every {interval:g}s")
+    problems: list[str] = []
+    try:
+        while not stop.is_set():
+            problems = _watch_pass(config, as_json, problems)
+            stop.wait(interval)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    _log("stopped")
+    return 0
+
+
+def _watch_pass(config: ProjectConfig, as_json: bool, before: list[str]) -> list[str]:
+    """One pass: one line if files changed; problems logged when they change, not every pass
+    (a module broken for a day must not bury the log). Returns this pass's problems."""
+    from dagplane.jobs.discovery import discover
+    from dagplane.plan import SYNC_KINDS, build_plan, write_plan
+    from dagplane.write import raise_for_conflicts
+
+    started = time.monotonic()
+    try:
+        discovery = discover(config.packages_dir, root=config.root)
+        report = write_plan(build_plan(discovery, config, SYNC_KINDS), SYNC_KINDS)
+    except (DagplaneError, OSError) as exc:
+        problems = [f"sync failed, files left as they were: {exc}"]
+        if as_json:
+            echo_json({"error": problems[0]}, line=True)
+    except Exception as exc:  # a bug must not stop the sidecar: the next pass tries again
+        detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        problems = [f"sync crashed (a bug in dagplane), files left as they were: {detail}"]
+        if as_json:
+            echo_json({"error": f"{type(exc).__name__}: {exc}"}, line=True)
+    else:
+        if as_json:
+            failures = [str(f) for f in discovery.failures]
+            echo_json({**report.as_dict(), "failures": failures}, line=True)
+        elif report.stale:
+            _log(_summary(report, config.dags_dir, time.monotonic() - started))
+        problems = [str(f) for f in discovery.failures]
+        try:
+            raise_for_conflicts(report, config.dags_dir)
+        except DagplaneError as exc:
+            problems.append(str(exc))
+    if problems != before:
+        for line in problems:
+            _log(f"error: {line}", fg="red")
+        if before and not problems:
+            _log("recovered: every job module discovered, no file in the way")
+    return problems
+
+
+def _summary(report: SyncReport, dags_dir: Path, seconds: float) -> str:
+    names = [*report.written, *(f"-{n}" for n in report.pruned)]
+    shown = ", ".join(names[:_SHOWN]) + (f", +{len(names) - _SHOWN} more" if names[_SHOWN:] else "")
+    return (
+        f"{dags_dir}: wrote {len(report.written)}, pruned {len(report.pruned)}, "
+        f"kept {len(report.kept)} in {seconds:.1f}s ({shown})"
+    )
+
+
+def _log(message: str, **style: str) -> None:
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    click.secho(f"{stamp} {message}", err=True, **style)
 
 
 def _print_report(report: SyncReport, dags_dir: Path, check: bool) -> None:

@@ -1,4 +1,5 @@
-"""Job images: one small image per image group, built from locks only, tagged by content.
+"""Job images: one small image per image group, built from locks only, tagged by content;
+and the control-plane image that runs ``dagplane sync``.
 
 Jobs name their image (``JOB.image``, by default the package name); the jobs that share a
 name share one image. Where its pieces come from:
@@ -30,6 +31,12 @@ name share one image. Where its pieces come from:
   lock), the base image reference, dagplane's version and source. Same inputs, same tag;
   never ``latest``. ``image_reference`` gives the full reference a worker pod should run.
 
+The **control-plane image** (``images/control-plane/``, ``control_plane_image``) runs
+``dagplane sync`` in the cluster: a ``python:3.11-slim-bookworm`` base (``BASE_IMAGE``), the
+root lock's core dependencies only (``uv export --no-default-groups``: no Airflow, no job
+dependencies), dagplane's source and the job packages (read, never imported), user 50000.
+Its tag hashes all of those, so a changed job moves it.
+
 Configuration (``[tool.dagplane]`` or ``DAGPLANE__<KEY>``): ``registry`` (default
 ``ghcr.io``), ``image-owner`` (default ``example-org``) and ``images-dir`` (default
 ``images``); the repository of image ``<image>`` is
@@ -43,6 +50,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dagplane.images._control_plane import CONTROL_PLANE, CONTROL_PLANE_PROJECT
 from dagplane.images._render import (
     RUNTIME_UID,
     WORKFLOW_NAME,
@@ -61,11 +69,15 @@ if TYPE_CHECKING:
     from dagplane.write import OutputSet
 
 __all__ = [
+    "CONTROL_PLANE",
+    "CONTROL_PLANE_PROJECT",
     "RUNTIME_UID",
     "WORKFLOW_NAME",
     "ImageSpec",
     "airflow_version",
     "content_tag",
+    "control_plane_image",
+    "control_plane_spec",
     "find_image",
     "image_outputs",
     "image_reference",
@@ -84,18 +96,35 @@ def image_outputs(discovery: DiscoveryResult, config: ProjectConfig) -> dict[str
 
     Reads the locks (``uv export``) and hashes the sources; rendering itself is pure.
     """
+    from dagplane.errors import ImageError
+    from dagplane.images._control_plane import (
+        export_control_plane_requirements,
+        render_control_plane_dockerfile,
+        render_control_plane_dockerignore,
+    )
     from dagplane.images._requirements import export_requirements
     from dagplane.write import OutputSet
 
     specs = image_specs(discovery, config)
+    if any(spec.name == CONTROL_PLANE for spec in specs):
+        raise ImageError(
+            f"the image name {CONTROL_PLANE!r} is dagplane's own (fix: give the jobs that use "
+            "it another JOB.image)"
+        )
     files: dict[str, str] = {}
     for spec in specs:
         requirements = export_requirements(spec, config.root)
         files[f"{spec.name}/requirements.txt"] = render_requirements(spec, requirements)
         files[f"{spec.name}/Dockerfile"] = render_dockerfile(spec)
         files[f"{spec.name}/Dockerfile.dockerignore"] = render_dockerignore(spec)
-    tags = {spec.name: content_tag(spec, config.root) for spec in specs}
-    workflow = render_workflow(specs, tags, registry=config.registry)
+    control = control_plane_spec(config)
+    requirements = export_control_plane_requirements(config.root)
+    files[f"{CONTROL_PLANE}/requirements.txt"] = render_requirements(control, requirements)
+    files[f"{CONTROL_PLANE}/Dockerfile"] = render_control_plane_dockerfile(control)
+    files[f"{CONTROL_PLANE}/Dockerfile.dockerignore"] = render_control_plane_dockerignore(control)
+    tags = {spec.name: content_tag(spec, config.root) for spec in [*specs, control]}
+    # Last in the matrix: the job images keep their places.
+    workflow = render_workflow([*specs, control], tags, registry=config.registry)
     # While a job module is broken its image may be missing from the specs: prune nothing.
     keep = frozenset()
     if discovery.failures and config.images_dir.is_dir():
@@ -158,4 +187,23 @@ def image_reference(
 
         discovery = discover(config.packages_dir, root=config.root)
     spec = find_image(image_specs(discovery, config), image_name)
+    return f"{spec.repository}:{content_tag(spec, config.root)}"
+
+
+def control_plane_spec(config: ProjectConfig) -> ImageSpec:
+    """The spec of the control-plane image (``dagplane sync`` in the cluster); it builds with
+    the same ``build_command`` as the job images."""
+    from dagplane.images._control_plane import control_plane_spec as spec
+
+    return spec(config)
+
+
+def control_plane_image(config: ProjectConfig) -> str:
+    """The full, immutable reference of the control-plane image.
+
+    ``<registry>/<owner>/<project>-control-plane:sha-<12 hex>``: the tag hashes its Dockerfile,
+    the root ``pyproject.toml`` and ``uv.lock`` (its requirements), dagplane's source and the
+    job packages, so any job change moves it.
+    """
+    spec = control_plane_spec(config)
     return f"{spec.repository}:{content_tag(spec, config.root)}"

@@ -129,7 +129,8 @@ def render_workflow(specs: Sequence[ImageSpec], tags: dict[str, str], *, registr
         "${{ github.event_name == 'push' && "
         "(github.ref == 'refs/heads/main' || startsWith(github.ref, 'refs/tags/')) }}"
     )
-    locks = " ".join(sorted({p for s in specs for p in s.package_paths}))
+    # The control plane's lock is the root one, which `uv run` above already checks.
+    locks = " ".join(sorted({p for s in specs if s.kind == "job" for p in s.package_paths}))
     body = f"""\
 name: dagplane images
 

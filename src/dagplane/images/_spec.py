@@ -8,7 +8,7 @@ import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from dagplane import __version__
 from dagplane.errors import ImageError
@@ -56,6 +56,10 @@ class ImageSpec:
     # ``src/dagplane`` when dagplane's source is in the project (this repository), so the
     # image gets exactly that source; ``None`` when dagplane comes from the lock instead.
     dagplane_path: str | None
+    # ``job``: a worker image on Airflow; ``control-plane``: dagplane's core, no Airflow.
+    kind: Literal["job", "control-plane"] = "job"
+    # Single files the image copies in as they are (the control plane's pyproject and lock).
+    extra_paths: tuple[str, ...] = ()
 
     @property
     def default_args(self) -> dict[str, str]:
@@ -134,22 +138,27 @@ def content_tag(spec: ImageSpec, root: Path, *, base_image: str | None = None) -
     """``sha-<12 hex>``: a sha256 over everything that goes into the image.
 
     Covers the image's name and Dockerfile, the packages' files (jobs, helpers,
-    ``pyproject.toml`` and ``uv.lock``), the base image reference, dagplane's version and,
-    when copied in, its source. Identical inputs
+    ``pyproject.toml`` and ``uv.lock``), the base image reference, dagplane's version, its
+    extra files (the control plane's root pyproject and lock) and, when copied in, dagplane's
+    source. Identical inputs
     give the same tag on every machine; any changed file gives a new one.
     """
+    if spec.kind == "control-plane":
+        from dagplane.images._control_plane import render_control_plane_dockerfile as render
+    else:
+        from dagplane.images._render import render_dockerfile as render
     digest = hashlib.sha256()
 
     def feed(label: str, data: bytes) -> None:
         digest.update(f"{label}\0{len(data)}\0".encode())
         digest.update(data)
 
-    from dagplane.images._render import render_dockerfile
-
     feed("image", spec.name.encode())
     feed("base", (base_image or spec.base_image).encode())
-    feed("dockerfile", render_dockerfile(spec).encode())
+    feed("dockerfile", render(spec).encode())
     feed("dagplane", __version__.encode())
+    for path in spec.extra_paths:
+        feed(path, (root / path).read_bytes())
     trees = [*spec.package_paths, *([spec.dagplane_path] if spec.dagplane_path else [])]
     for tree in trees:
         for file in tree_files(root / tree):
