@@ -46,7 +46,7 @@ def test_plan_inventory_of_this_repository() -> None:
         ("base_pod", "pod-template.yaml"),
         *(
             ("images", f"{image}/{name}")
-            for image in ("examples", "reports", "salesforce")
+            for image in ("examples", "reports", "salesforce", "control-plane")
             for name in ("Dockerfile", "Dockerfile.dockerignore", "requirements.txt")
         ),
         ("workflow", "dagplane-images.yml"),

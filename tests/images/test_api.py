@@ -24,11 +24,16 @@ sys.exit(main(["images", "render", "--check"]))
 
 def test_images_exports() -> None:
     assert dagplane.images.__all__ == [
+        "CONTROL_PLANE",
+        "CONTROL_PLANE_PROJECT",
+        "IMAGE_EXCLUDES",
         "RUNTIME_UID",
         "WORKFLOW_NAME",
         "ImageSpec",
         "airflow_version",
         "content_tag",
+        "control_plane_image",
+        "control_plane_spec",
         "find_image",
         "image_outputs",
         "image_reference",

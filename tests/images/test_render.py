@@ -42,7 +42,7 @@ def test_inventory_of_generated_files(repo_plan) -> None:
     got = {(kind, name) for kind, out in repo_plan.outputs.items() for name in out.files}
     assert got == {
         ("images", f"{image}/{file}")
-        for image in ("examples", "reports", "salesforce")
+        for image in ("examples", "reports", "salesforce", "control-plane")
         for file in ("Dockerfile", "Dockerfile.dockerignore", "requirements.txt")
     } | {("workflow", "dagplane-images.yml")}
     assert repo_plan.outputs["workflow"].folder == ROOT / ".github" / "workflows"
@@ -51,7 +51,7 @@ def test_inventory_of_generated_files(repo_plan) -> None:
 def test_dockerfile_base_is_the_control_planes_exact_airflow(repo_plan) -> None:
     version = _airflow_version_in_root_lock()
     for name, text in repo_plan.outputs["images"].files.items():
-        if name.endswith("Dockerfile"):
+        if name.endswith("Dockerfile") and not name.startswith("control-plane/"):  # no Airflow
             assert f"ARG BASE_IMAGE=apache/airflow:{version}\n" in text, name
             froms = re.findall(r"^FROM (.+)$", text, flags=re.MULTILINE)
             assert froms == ["${BASE_IMAGE} AS build", "${BASE_IMAGE}"], name  # multi-stage
@@ -135,7 +135,7 @@ def test_hadolint_reports_nothing_on_every_generated_dockerfile(repo_plan, tmp_p
             done = subprocess.run([hadolint, str(path)], capture_output=True, text=True)
             assert (done.returncode, done.stdout + done.stderr) == (0, ""), name
             checked += 1
-    assert checked == 3
+    assert checked == 4  # three job images and the control plane's
 
 
 def test_hadolint_would_catch_a_root_user(repo_plan, tmp_path) -> None:
@@ -157,7 +157,7 @@ def test_workflow_builds_every_image_in_a_matrix(repo_plan) -> None:
     assert on["push"] == {"branches": ["main"], "tags": ["*"]}
     build = flow["jobs"]["build"]
     matrix = build["strategy"]["matrix"]["include"]
-    assert [m["image"] for m in matrix] == ["examples", "reports", "salesforce"]
+    assert [m["image"] for m in matrix] == ["examples", "reports", "salesforce", "control-plane"]
     for entry in matrix:
         assert entry["repository"] == f"ghcr.io/example-org/dagplane-{entry['image']}"
         assert re.fullmatch(r"sha-[0-9a-f]{12}", entry["tag"])

@@ -26,12 +26,13 @@ from dagplane.errors import ImageError
 def command(
     packages_dir, image: str | None, base_image: str | None, engine_args, as_json: bool
 ) -> int:
-    """Build IMAGE (every image by default), tagged with its content tag.
+    """Build IMAGE (every job image and the control-plane image by default), tagged with its
+    content tag.
 
     The generated files must be fresh (`dagplane images render`). Exit 1 when no engine
     exists, a file is stale or a build fails.
     """
-    from dagplane.images import find_image, image_specs
+    from dagplane.images import control_plane_spec, find_image, image_specs
     from dagplane.images._build import build_command, find_engine, run_build
     from dagplane.jobs.discovery import discover
     from dagplane.plan import build_plan
@@ -40,7 +41,7 @@ def command(
     config = project_config(packages_dir)
     engine = find_engine()
     discovery = discover(config.packages_dir, root=config.root)
-    specs = image_specs(discovery, config)
+    specs = [*image_specs(discovery, config), control_plane_spec(config)]
     chosen = [find_image(specs, image)] if image else specs
     plan = build_plan(discovery, config, kinds=("images",))
     if write_outputs(plan.outputs["images"], check=True).stale:

@@ -16,7 +16,8 @@ __all__ = ["DeployContext"]
 class DeployContext:
     """One environment: its ``Platform``, the project config, and what the job specs imply.
 
-    ``job_secrets``: every Secret name a job declares (optional keys' own Secrets included);
+    ``job_secrets``: every Secret name a job declares (optional keys' own Secrets included),
+    ``job_secret_keys`` their keys;
     ``worker_images``: image name -> the content-tagged reference worker pods run;
     ``control_plane_image``: the reference of the image that runs ``dagplane sync``;
     ``worker_base``: the hardened worker base pod (``dagplane.pods.base_pod``).
@@ -25,6 +26,7 @@ class DeployContext:
     platform: Platform
     config: ProjectConfig
     job_secrets: tuple[str, ...] = ()
+    job_secret_keys: tuple[str, ...] = ()
     worker_images: dict[str, str] = field(default_factory=dict)
     control_plane_image: str = ""
     worker_base: dict[str, Any] = field(default_factory=dict)
@@ -32,3 +34,8 @@ class DeployContext:
     @property
     def env(self) -> str:
         return self.platform.environment
+
+    @property
+    def job_secret_names(self) -> set[str]:
+        """Every Secret name and key the jobs declare: names, never values."""
+        return {*self.job_secrets, *self.job_secret_keys}

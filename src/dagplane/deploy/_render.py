@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ChartInputs", "DeployRender", "deploy_context", "deploy_plan", "render_deploy"]
 
-DEPLOY_KINDS = ("deploy_env", "gitops", "platform_schema")
+DEPLOY_KINDS = ("gitops", "platform_schema", "deploy_env")  # names relative to deploy/
 
 
 @dataclass(frozen=True)
@@ -63,13 +63,14 @@ def deploy_context(env: str, discovery: DiscoveryResult, config: ProjectConfig) 
     from dagplane.pods._image import pod_images
 
     platform = load_platform(platform_path(config.deploy_dir, env), env=env)
-    job_secrets = sorted(
-        {name for spec in discovery.jobs for s in spec.options.secrets for name in s.sources()}
-    )
+    sources = [s.sources() for spec in discovery.jobs for s in spec.options.secrets]
+    job_secrets = sorted({name for source in sources for name in source})
+    job_keys = sorted({key for source in sources for keys in source.values() for key in keys})
     return DeployContext(
         platform=platform,
         config=config,
         job_secrets=tuple(job_secrets),
+        job_secret_keys=tuple(job_keys),
         worker_images=dict(pod_images(discovery, config)),
         control_plane_image=control_plane_image(config),
         worker_base=base_pod(config),
@@ -86,7 +87,11 @@ class DeployRender:
     gitops: dict[str, str]
     chart: ChartRender
     results: list[CheckResult]
-    secrets: list[tuple[str, str]] = field(default_factory=list)
+    secret_specs: list[Any] = field(default_factory=list)  # the platform's PlatformSecrets
+
+    @property
+    def secrets(self) -> list[tuple[str, str]]:
+        return [(s.name, s.purpose) for s in self.secret_specs]
 
     @property
     def resource_objects(self) -> tuple[dict[str, Any], ...]:
@@ -135,7 +140,7 @@ def render_deploy(ctx: DeployContext, chart: ChartInputs) -> DeployRender:
         gitops=render_gitops(ctx, values, resources),
         chart=rendered,
         results=[],
-        secrets=[(s.name, s.purpose) for s in specs],
+        secret_specs=specs,
     )
     out.results = run_checks(
         ctx,

@@ -59,7 +59,13 @@ from dagplane.images._render import (
     render_requirements,
     render_workflow,
 )
-from dagplane.images._spec import ImageSpec, airflow_version, content_tag, image_specs
+from dagplane.images._spec import (
+    IMAGE_EXCLUDES,
+    ImageSpec,
+    airflow_version,
+    content_tag,
+    image_specs,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -71,6 +77,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CONTROL_PLANE",
     "CONTROL_PLANE_PROJECT",
+    "IMAGE_EXCLUDES",
     "RUNTIME_UID",
     "WORKFLOW_NAME",
     "ImageSpec",
