@@ -82,6 +82,13 @@ def declared_names(platforms: Iterable[Platform] = ()) -> set[str]:
             for name, keys in secret.sources().items():
                 names.update((name, *keys))
     committed = [load_platform(p) for p in sorted(config.deploy_dir.glob("*/platform.yaml"))]
+    # Secret names the generated Helm values hold (say the unused Celery broker's).
+    import yaml
+
+    from dagplane.deploy.checks._proofs import _named_secrets
+
+    for values in sorted(config.deploy_dir.glob("*/values.yaml")):
+        names.update(_named_secrets(yaml.safe_load(values.read_text())))
     for platform in [*committed, *platforms]:
         for secret in platform_secret_specs(platform):
             names.update((secret.name, *secret.keys))

@@ -165,7 +165,7 @@ def test_render_deploy_check_passes_and_a_stale_file_fails_it(tmp_path, capsys, 
     shutil.copytree(ROOT / "packages", tmp_path / "packages")
     (tmp_path / "deploy" / "production").mkdir(parents=True)
     shutil.copy(ROOT / "deploy/production/platform.yaml", tmp_path / "deploy/production")
-    (tmp_path / "pyproject.toml").write_text("[tool.dagplane]\n")
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "acme"\n\n[tool.dagplane]\n')
     monkeypatch.chdir(tmp_path)
     flags = ["--chart", str(CHART), "--crd-dir", str(SHARED / "schemas")]
     assert main(["render", "deploy", "--env", "production", *flags]) == 0

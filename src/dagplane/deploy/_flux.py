@@ -37,7 +37,7 @@ KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/v1"
 HELM_REPOSITORY_NAME = "apache-airflow"
 FLUX_NAMESPACE = "flux-system"
 # `flux bootstrap` stores the deploy key of the repository in this Secret.
-BOOTSTRAP_SECRET = "flux-system"
+BOOTSTRAP_SECRET = "flux-system"  # pragma: allowlist secret (a Secret's name)
 # Install and upgrade wait for every object; the migration job and rolling 2+ replicas of each
 # component take longer than Helm's 5 minutes on a busy metadata database.
 RELEASE_TIMEOUT = "15m"

@@ -158,7 +158,10 @@ def content_tag(spec: ImageSpec, root: Path, *, base_image: str | None = None) -
     feed("dockerfile", render(spec).encode())
     feed("dagplane", __version__.encode())
     for path in spec.extra_paths:
-        feed(path, (root / path).read_bytes())
+        # A project without a lock yet still gets a tag (the image cannot build until it has
+        # one; `images render` says so), as the job images' pods do.
+        extra = root / path
+        feed(path, extra.read_bytes() if extra.is_file() else b"\0missing")
     trees = [*spec.package_paths, *([spec.dagplane_path] if spec.dagplane_path else [])]
     for tree in trees:
         for file in tree_files(root / tree):
