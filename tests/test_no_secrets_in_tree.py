@@ -72,7 +72,7 @@ def declared_names(platforms: Iterable[Platform] = ()) -> set[str]:
     Secrets, and those of ``platforms``): names, not values."""
     from dagplane.config import load_config
     from dagplane.deploy import load_platform
-    from dagplane.deploy._platform_secrets import platform_secret_specs
+    from dagplane.deploy._platform_secrets import declared_names
     from dagplane.jobs.discovery import discover
 
     config = load_config(cwd=ROOT)
@@ -90,8 +90,7 @@ def declared_names(platforms: Iterable[Platform] = ()) -> set[str]:
     for values in sorted(config.deploy_dir.glob("*/values.yaml")):
         names.update(_named_secrets(yaml.safe_load(values.read_text())))
     for platform in [*committed, *platforms]:
-        for secret in platform_secret_specs(platform):
-            names.update((secret.name, *secret.keys))
+        names.update(declared_names(platform))
     return names
 
 

@@ -54,8 +54,15 @@ def test_the_chart_renders_what_production_needs(production) -> None:
     assert chart.get("PodDisruptionBudget", "airflow-scheduler-pdb") is not None
     bouncer = chart.get("Deployment", "airflow-pgbouncer")
     assert bouncer["spec"]["replicas"] == 2
-    values = production.values["pgbouncer"]
-    assert (values["maxClientConn"], values["metadataPoolSize"]) == (200, 65)
+    # 2 schedulers + 2 x 4 API server workers + 1 DAG processor + 2 triggerers = 13 processes
+    # of up to 5 + 10 connections; 2 PgBouncers share 80% of max_connections 200.
+    [ini] = [
+        o["spec"]["target"]["template"]["data"]["pgbouncer.ini"]
+        for o in production.resource_objects
+        if o["kind"] == "ExternalSecret" and o["metadata"]["name"] == "airflow-pgbouncer-config"
+    ]
+    assert "pool_size=65" in ini and "max_client_conn = 200" in ini
+    assert "host=airflow-metadata.prod.db.internal dbname=airflow port=5432" in ini
     assert chart.of_kind("Secret") == []  # every credential comes from the secret store
     assert chart.get("StatefulSet", "airflow-postgresql") is None
     config = chart.get("ConfigMap", "airflow-config")["data"]
@@ -185,3 +192,48 @@ def test_an_unknown_environment_names_the_file_and_the_fix(capsys) -> None:
     err = capsys.readouterr().err
     assert "deploy/staging/platform.yaml: no platform config for environment 'staging'" in err
     assert "fix: create it" in err
+
+
+KNOWN_HOSTS = (
+    "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"  # noqa: E501  # pragma: allowlist secret
+)
+
+
+def test_a_git_sync_platform_renders_git_sync_with_pinned_host_keys(production) -> None:
+    platform = production.ctx.platform.model_copy(
+        update={
+            "dags": production.ctx.platform.dags.model_validate(
+                {
+                    "distribution": "git-sync",
+                    "git_sync": {
+                        "repo": "git@github.com:example-org/dagplane.git",
+                        "known_hosts": KNOWN_HOSTS,
+                    },
+                }
+            )
+        }
+    )
+    ctx = type(production.ctx)(**{**production.ctx.__dict__, "platform": platform})
+    render = render_deploy(ctx, ChartInputs(CHART))
+    failed = {r.name: r.value for r in render.results if not r.ok}
+    # The chart-default worker base mounts the DAG claim, which git-sync does not deploy: the
+    # check says so (a git-sync deployment writes its own worker base with a clone step).
+    assert set(failed) == {"worker-base-matches"}, failed
+    assert "mounts claim 'airflow-dags'" in failed["worker-base-matches"]
+    processor = render.chart.get("Deployment", "airflow-dag-processor")
+    containers = {c["name"]: c for c in processor["spec"]["template"]["spec"]["containers"]}
+    git = containers["git-sync"]
+    env = {e["name"]: e.get("value") for e in git["env"]}
+    assert env["GITSYNC_REPO"] == "git@github.com:example-org/dagplane.git"
+    assert env["GITSYNC_SSH_KNOWN_HOSTS"] == "true"
+    mounts = {m["mountPath"]: m for m in git["volumeMounts"]}
+    assert mounts["/etc/git-secret/ssh"]["subPath"] == "gitSshKey"
+    config = render.chart.get("ConfigMap", "airflow-config")["data"]
+    assert config["known_hosts"].strip() == KNOWN_HOSTS
+    secrets = {
+        o["spec"]["target"]["name"]
+        for o in render.resource_objects
+        if o["kind"] == "ExternalSecret"
+    }
+    assert "airflow-git-ssh" in secrets
+    assert render.chart.get("PersistentVolumeClaim", "airflow-dags") is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +61,11 @@ def docs(platform: Platform) -> list[dict[str, Any]]:
 
 
 def keys_by_secret(platform: Platform) -> dict[str, list[str]]:
+    """The keys each target Secret gets: a template's keys, else the fetched ones."""
     return {
-        d["spec"]["target"]["name"]: [e["secretKey"] for e in d["spec"]["data"]]
+        d["spec"]["target"]["name"]: list(d["spec"]["target"]["template"]["data"])
+        if "template" in d["spec"]["target"]
+        else [e["secretKey"] for e in d["spec"]["data"]]
         for d in docs(platform)
     }
 
@@ -194,13 +198,17 @@ def test_every_external_secret_validates_and_follows_the_store_conventions(
             "name": "dagplane-secrets",
             "kind": "ClusterSecretStore",
         }
-        assert doc["spec"]["target"] == {"name": name, "creationPolicy": "Owner"}
+        target = dict(doc["spec"]["target"])
+        template = target.pop("template", None)
+        assert target == {"name": name, "creationPolicy": "Owner"}
         assert doc["spec"]["refreshInterval"] == "1h"
+        # A templated Secret is built from the metadata database's stored credentials.
+        remote = "production/airflow-metadata" if template else f"production/{name}"
         for entry in doc["spec"]["data"]:
-            assert entry["remoteRef"] == {
-                "key": f"production/{name}",
-                "property": entry["secretKey"],
-            }
+            assert entry["remoteRef"] == {"key": remote, "property": entry["secretKey"]}
+        if template:
+            assert template["engineVersion"] == "v2"
+            assert [e["secretKey"] for e in doc["spec"]["data"]] == ["username", "password"]
 
 
 def test_a_broken_external_secret_fails_the_schema(platform) -> None:
@@ -289,8 +297,17 @@ def test_rendered_files_hold_names_and_keys_never_values(platform) -> None:
         *(k for s in specs for k in s.keys),
         *(s.purpose for s in specs),
         *(s.chart_value for s in specs),
+        *("template", "engineVersion", "v2", "username", "password"),
+        *(key for s in specs for key in (s.template or {})),
+        *(text for s in specs for text in (s.template or {}).values()),
+        "production/airflow-metadata",
     }
     rendered = docs(full)
     assert strings(rendered) <= allowed
-    for doc in rendered:  # no inline data or templates a value could hide in
+    for doc in rendered:  # no inline data a value could hide in
         assert set(doc["spec"]) == {"refreshInterval", "secretStoreRef", "target", "data"}
+    # Templates take the credentials only from the store: nothing but placeholders in them.
+    for spec in specs:
+        for text in (spec.template or {}).values():
+            literal = re.sub(r"\{\{ \.(username|password)( \| urlquery)? \}\}", "", text)
+            assert "{{" not in literal and "@" not in literal.replace(":@", "")

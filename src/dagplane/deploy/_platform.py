@@ -59,6 +59,7 @@ class MetadataDatabase(_Model):
     )
     host: str = Field(description="the database host, for the checklist and network policies")
     port: int = Field(default=5432, ge=1, le=65535)
+    database: str = Field(default="airflow", description="the database holding the metadata")
     sslmode: Literal["require", "verify-ca", "verify-full", "prefer", "disable"] = "verify-full"
     max_connections: int = Field(
         default=100, ge=10, description="the server's max_connections, for PgBouncer's pool sizes"

@@ -5,6 +5,12 @@ Pure: ``DeployContext`` in, text out. Each Secret holds exactly the keys the off
 store, Secret ``<name>`` of environment ``<env>`` is the remote secret ``<env>/<name>`` and
 each key is a property of it (``remoteRef: {key: <env>/<name>, property: <key>}``), so one
 store serves every environment. Generated files hold names and keys, never values.
+
+The metadata database's credentials are stored once (``username`` and ``password`` of
+``<env>/<metadata secret>``); the Secrets built from them (the SQLAlchemy URL, PgBouncer's
+``pgbouncer.ini`` with dagplane's computed pools and its ``users.txt``, the exporter's URL) are
+External Secrets templates, so the pool sizes and hosts come from ``platform.yaml`` and a
+rotated password reaches all of them.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PlatformSecret",
     "chart_secret_refs",
+    "declared_names",
     "pgbouncer_config_secret",
     "pgbouncer_stats_secret",
     "platform_secret_objects",
@@ -35,6 +42,10 @@ __all__ = [
 
 FILE = "platform-secrets.yaml"
 REFRESH_INTERVAL = "1h"
+PGBOUNCER_PORT = 6543  # the chart's ports.pgbouncer
+# What the store holds for the metadata database (properties of <env>/<metadata secret>).
+DB_CREDENTIALS = ("username", "password")
+_USER = "{{ .username | urlquery }}:{{ .password | urlquery }}"
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,8 @@ class PlatformSecret:
     chart_value: str
     setting: str
     env_var: str | None = None
+    # Built by an External Secrets template from the metadata database's credentials.
+    template: dict[str, str] | None = None
 
 
 def pgbouncer_config_secret(platform: Platform) -> str:
@@ -65,6 +78,40 @@ def remote_key(platform: Platform, name: str) -> str:
     return f"{platform.environment}/{name}"
 
 
+def _metadata_url(platform: Platform) -> str:
+    db = platform.metadata_db
+    if platform.pgbouncer.enabled:  # PgBouncer's own database alias, inside the cluster
+        host = f"{platform.release}-pgbouncer.{platform.namespace}:{PGBOUNCER_PORT}"
+        return f"postgresql://{_USER}@{host}/{platform.release}-metadata"
+    return f"postgresql://{_USER}@{db.host}:{db.port}/{db.database}?sslmode={db.sslmode}"
+
+
+def _pgbouncer_ini(platform: Platform) -> str:
+    """The chart's ``pgbouncer_config`` layout, with dagplane's pools and the real database."""
+    from dagplane.deploy._values import pool_sizes
+
+    db, pools = platform.metadata_db, pool_sizes(platform)
+    lines = [
+        "[databases]",
+        f"{platform.release}-metadata = host={db.host} dbname={db.database} port={db.port} "
+        f"pool_size={pools.metadata_pool_size}",
+        "",
+        "[pgbouncer]",
+        "pool_mode = transaction",
+        f"listen_port = {PGBOUNCER_PORT}",
+        "listen_addr = *",
+        "auth_type = scram-sha-256",
+        "auth_file = /etc/pgbouncer/users.txt",
+        "stats_users = {{ .username }}",
+        "ignore_startup_parameters = extra_float_digits",
+        f"max_client_conn = {pools.max_client_conn}",
+        f"server_tls_sslmode = {db.sslmode}",
+    ]
+    if db.sslmode.startswith("verify"):
+        lines.append("server_tls_ca_file = /etc/ssl/certs/ca-certificates.crt")
+    return "\n".join(lines) + "\n"
+
+
 def platform_secret_specs(platform: Platform) -> list[PlatformSecret]:
     """Every Secret the chart reads for ``platform``, in a fixed order."""
     db = platform.metadata_db
@@ -78,6 +125,7 @@ def platform_secret_specs(platform: Platform) -> list[PlatformSecret]:
             f"the SQLAlchemy URL of the metadata database{via}; read by every Airflow component",
             "data.metadataSecretName",
             "metadata_db.secret",
+            template={"connection": _metadata_url(platform)},
         ),
         # _helpers.yaml: AIRFLOW__CORE__FERNET_KEY reads `fernet-key` (fernetkey-secret.yaml).
         PlatformSecret(
@@ -142,6 +190,10 @@ def platform_secret_specs(platform: Platform) -> list[PlatformSecret]:
                 "PgBouncer's config (the metadata database and pool) and its users' passwords",
                 "pgbouncer.configSecretName",
                 "release",
+                template={
+                    "pgbouncer.ini": _pgbouncer_ini(platform),
+                    "users.txt": '"{{ .username }}" "{{ .password }}"\n',
+                },
             )
         )
         # pgbouncer-deployment.yaml: the metrics exporter reads key `connection` of
@@ -153,9 +205,19 @@ def platform_secret_specs(platform: Platform) -> list[PlatformSecret]:
                 "the metrics exporter's URI of PgBouncer's admin database (stats user)",
                 "pgbouncer.metricsExporterSidecar.statsSecretName",
                 "release",
+                template={
+                    "connection": f"postgresql://{_USER}@127.0.0.1:{PGBOUNCER_PORT}/pgbouncer"
+                    "?sslmode=disable"
+                },
             )
         )
     return specs
+
+
+def declared_names(platform: Platform) -> set[str]:
+    """Every Secret name, key and stored property the platform's ExternalSecrets name."""
+    names = {n for s in platform_secret_specs(platform) for n in (s.name, *s.keys)}
+    return names | set(DB_CREDENTIALS)
 
 
 def chart_secret_refs(platform: Platform) -> list[tuple[str, str, str]]:
@@ -191,38 +253,44 @@ def platform_secret_objects(ctx: DeployContext) -> list[dict[str, Any]]:
     specs = platform_secret_specs(platform)
     _check_names(specs, ctx)
     store = platform.secrets_store
-    return [
-        {
-            "apiVersion": EXTERNAL_SECRETS_API,
-            "kind": "ExternalSecret",
-            "metadata": {
-                "name": spec.name,
-                "namespace": platform.namespace,
-                "labels": {
-                    "app.kubernetes.io/managed-by": "dagplane",
-                    "dagplane.io/secret": spec.name,
-                    "dagplane.io/environment": platform.environment,
-                },
-                "annotations": {
-                    "dagplane.io/purpose": spec.purpose,
-                    "dagplane.io/chart-value": spec.chart_value,
-                },
+    return [_external_secret(platform, spec, store) for spec in specs]
+
+
+def _external_secret(platform: Platform, spec: PlatformSecret, store: Any) -> dict[str, Any]:
+    target: dict[str, Any] = {"name": spec.name, "creationPolicy": "Owner"}
+    keys, remote = spec.keys, remote_key(platform, spec.name)
+    if spec.template is not None:
+        target["template"] = {"engineVersion": "v2", "data": spec.template}
+        keys, remote = DB_CREDENTIALS, remote_key(platform, platform.metadata_db.secret)
+    return {
+        "apiVersion": EXTERNAL_SECRETS_API,
+        "kind": "ExternalSecret",
+        "metadata": {
+            "name": spec.name,
+            "namespace": platform.namespace,
+            "labels": {
+                "app.kubernetes.io/managed-by": "dagplane",
+                "dagplane.io/secret": spec.name,
+                "dagplane.io/environment": platform.environment,
             },
-            "spec": {
-                "refreshInterval": REFRESH_INTERVAL,
-                "secretStoreRef": {"name": store.name, "kind": store.kind},
-                "target": {"name": spec.name, "creationPolicy": "Owner"},
-                "data": [
-                    {
-                        "secretKey": key,
-                        "remoteRef": {"key": remote_key(platform, spec.name), "property": key},
-                    }
-                    for key in spec.keys
-                ],
+            "annotations": {
+                "dagplane.io/purpose": spec.purpose,
+                "dagplane.io/chart-value": spec.chart_value,
             },
-        }
-        for spec in specs
-    ]
+        },
+        "spec": {
+            "refreshInterval": REFRESH_INTERVAL,
+            "secretStoreRef": {"name": store.name, "kind": store.kind},
+            "target": target,
+            "data": [
+                {
+                    "secretKey": key,
+                    "remoteRef": {"key": remote, "property": key},
+                }
+                for key in keys
+            ],
+        },
+    }
 
 
 def render_platform_secrets(ctx: DeployContext) -> dict[str, str]:

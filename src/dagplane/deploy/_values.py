@@ -128,6 +128,7 @@ def _dags(platform: Platform) -> dict[str, Any]:
                 "period": f"{git.period_seconds}s",
                 "sshKeySecret": git.ssh_key_secret,
                 "knownHosts": git.known_hosts,
+                "resources": _GROOMER,
             },
         }
     persistence: dict[str, Any] = {
@@ -251,7 +252,6 @@ def helm_values(
     if pod_template:
         values["podTemplate"] = pod_template
     if platform.pgbouncer.enabled:
-        pools = pool_sizes(platform)
         config_secret, stats_secret = pgbouncer_secrets or (
             f"{platform.release}-pgbouncer-config",
             f"{platform.release}-pgbouncer-stats",
@@ -259,9 +259,8 @@ def helm_values(
         values["pgbouncer"] = {
             "enabled": True,
             "replicas": platform.pgbouncer.replicas,
-            "maxClientConn": pools.max_client_conn,
-            "metadataPoolSize": pools.metadata_pool_size,
-            "resultBackendPoolSize": 1,  # KubernetesExecutor: no Celery result backend
+            # pgbouncer.ini (with the pools of `pool_sizes`) comes from this Secret, which an
+            # External Secrets template builds; the chart's own pool values are then unused.
             "configSecretName": config_secret,
             "sslmode": sslmode,
             "podDisruptionBudget": _pdb(platform.pgbouncer.replicas > 1),

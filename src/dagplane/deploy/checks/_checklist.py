@@ -98,13 +98,32 @@ def _pgbouncer(i: _Inputs) -> tuple[bool, str]:
         return False, "disabled"
     pools = pool_sizes(i.ctx.platform)
     deployed = i.render.get("Deployment", f"{i.ctx.platform.release}-pgbouncer") is not None
-    fits = pools.server_connections <= pools.database_budget
-    ok = deployed and fits and bouncer.get("metadataPoolSize") == pools.metadata_pool_size
-    return ok, (
-        f"maxClientConn {bouncer.get('maxClientConn')} for {pools.processes} Airflow processes; "
-        f"metadataPoolSize {bouncer.get('metadataPoolSize')} x {bouncer.get('replicas')} "
-        f"replicas = {pools.server_connections} of a {pools.database_budget}-connection budget"
+    ini = _pgbouncer_ini(i, bouncer.get("configSecretName"))
+    pool = re.search(r"pool_size=(\d+)", ini)
+    clients = re.search(r"^max_client_conn = (\d+)$", ini, flags=re.M)
+    applied = (
+        pool is not None
+        and int(pool.group(1)) == pools.metadata_pool_size
+        and clients is not None
+        and int(clients.group(1)) == pools.max_client_conn
     )
+    fits = pools.server_connections <= pools.database_budget
+    return deployed and applied and fits, (
+        f"max_client_conn {pools.max_client_conn} for {pools.processes} Airflow processes; "
+        f"pool_size {pools.metadata_pool_size} x {i.ctx.platform.pgbouncer.replicas} replicas = "
+        f"{pools.server_connections} of a {pools.database_budget}-connection budget"
+        + ("" if applied else "; NOT in the pgbouncer.ini its Secret gets")
+    )
+
+
+def _pgbouncer_ini(i: _Inputs, secret: str | None) -> str:
+    """The ``pgbouncer.ini`` template of the ExternalSecret that builds ``secret``."""
+    for obj in i.extra_objects:
+        if obj["kind"] == "ExternalSecret" and obj["spec"]["target"]["name"] == secret:
+            return (
+                obj["spec"]["target"].get("template", {}).get("data", {}).get("pgbouncer.ini", "")
+            )
+    return ""
 
 
 @_check(
@@ -320,7 +339,8 @@ _SIDECARS_WITHOUT_VALUES = frozenset({"wait-for-airflow-migrations"})
 @_check(
     "worker-base-matches",
     "Worker pods get this platform's wiring (airflow.cfg ConfigMap, DAG volume)",
-    "point [tool.dagplane] worker-base at a base for this release, or use the chart default",
+    "point [tool.dagplane] worker-base at a base for this release and DAG distribution (for "
+    "git-sync: the chart's git-sync init container and an emptyDir `dags`)",
 )
 def _worker_base(i: _Inputs) -> tuple[bool, str]:
     release = i.ctx.platform.release
@@ -329,10 +349,17 @@ def _worker_base(i: _Inputs) -> tuple[bool, str]:
     problems = []
     if config != f"{release}-config":
         problems.append(f"config ConfigMap {config!r}, not '{release}-config'")
+    claim = volumes.get("dags", {}).get("persistentVolumeClaim", {}).get("claimName")
     if i.ctx.platform.dags.distribution != "git-sync":
-        claim = volumes.get("dags", {}).get("persistentVolumeClaim", {}).get("claimName")
         if claim != f"{release}-dags":
             problems.append(f"DAG claim {claim!r}, not '{release}-dags'")
+    else:  # no claim exists: each worker must clone the DAGs itself before the task starts
+        inits = i.ctx.worker_base.get("spec", {}).get("initContainers", [])
+        if claim or not inits:
+            problems.append(
+                "git-sync deploys no DAG volume, but the worker base "
+                + (f"mounts claim {claim!r}" if claim else "has no init container to clone them")
+            )
     return not problems, "; ".join(problems) or f"ConfigMap {config}, DAG volume of {release}"
 
 

@@ -169,7 +169,9 @@ def validation_results(render: DeployRender, *, stale: list[str]) -> list[CheckR
         )
     )
     texts = {f"{ctx.env}/values.yaml": yaml.safe_dump(render.values), **render.gitops}
-    names = {n for spec in render.secret_specs for n in (spec.name, *spec.keys)}
+    from dagplane.deploy._platform_secrets import declared_names
+
+    names = declared_names(ctx.platform)
     names |= set(ctx.job_secret_names) | set(_named_secrets(render.values))
     results.append(
         _result(
