@@ -194,9 +194,10 @@ def test_an_unknown_environment_names_the_file_and_the_fix(capsys) -> None:
     assert "fix: create it" in err
 
 
-KNOWN_HOSTS = (
-    "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"  # noqa: E501  # pragma: allowlist secret
-)
+# A public host key, not a secret (split so the line stays short).
+# pragma: allowlist nextline secret
+_KEY = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+KNOWN_HOSTS = "github.com ssh-ed25519 " + _KEY
 
 
 def test_a_git_sync_platform_renders_git_sync_with_pinned_host_keys(production) -> None:
