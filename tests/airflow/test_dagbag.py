@@ -124,4 +124,5 @@ def test_a_description_ending_in_md_is_the_dag_docs_not_a_file(
     monkeypatch.chdir(tmp_path)
     dag = dagbag_of(tmp_path / "dags").dags["docs__readme"]
     assert dag.description == "see README.md"
-    assert dag.doc_md.strip() == "see README.md"
+    assert dag.doc_md.startswith("see README.md\n\nJob readme from packages/docs/jobs/readme.py")
+    assert "the file, not the description" not in dag.doc_md
