@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from dagplane import __version__
-from dagplane.cli import check, demo, deploy, discover, emulator, images, render, run, sync
+from dagplane.cli import check, demo, deploy, dev, discover, emulator, images, render, run, sync
 from dagplane.errors import DagplaneError
 
 __all__ = ["cli", "main"]
@@ -46,6 +46,7 @@ for command in (
     run.command,
     demo.command,
     emulator.group,
+    dev.group,
     images.group,
     render.group,
     check.group,
