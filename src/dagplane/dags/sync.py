@@ -110,7 +110,7 @@ def prune_guard(
     elif reason == "prune-all":
         why = f"none of its {jobs_found} job module(s) is behind an existing DAG"
     else:
-        why = f"that is more than the allowed share (max-prune-share {max_share:g})"
+        why = f"that is {len(pruned) / owned:.0%}, more than max-prune-share {max_share:g}"
     return MassPruneRefused(
         f"refusing to sync packages folder {packages_dir} into {dags_dir}: the pass would prune "
         f"{len(pruned)} of the {owned} dagplane-owned DAGs there and {why}; nothing was "
