@@ -39,6 +39,11 @@ _TEXT_DEFAULTS = {
 # chart's wiring), and the official Airflow chart, its values schema and the CRDs that
 # `dagplane render/check deploy` check against (none: pass --chart/--chart-schema/--crd-dir).
 _OPTIONAL_PATHS = ("worker-base", "chart-dir", "chart-schema", "crd-dir")
+# `dagplane sync` refuses a pass that would prune more than this share of the owned DAGs (when
+# there are at least 4; see dagplane.dags.sync.prune_guard): a wrong packages folder looks
+# exactly like deleting every job.
+_MAX_PRUNE_SHARE = "max-prune-share"
+DEFAULT_MAX_PRUNE_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ class ProjectConfig:
     chart_dir: Path | None = None
     chart_schema: Path | None = None
     crd_dir: Path | None = None
+    max_prune_share: float = DEFAULT_MAX_PRUNE_SHARE
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -92,7 +98,7 @@ def load_config(
     pyproject = find_pyproject(cwd)
     root = pyproject.parent if pyproject else cwd
     table = _read_tool_table(pyproject, "dagplane") if pyproject else {}
-    known = set(_DEFAULTS) | set(_TEXT_DEFAULTS) | set(_OPTIONAL_PATHS)
+    known = set(_DEFAULTS) | set(_TEXT_DEFAULTS) | set(_OPTIONAL_PATHS) | {_MAX_PRUNE_SHARE}
     unknown = sorted(set(table) - known)
     if unknown:
         raise ConfigError(
@@ -117,6 +123,18 @@ def load_config(
         value = text(key) if key in table or _env(key) else ""
         return (root / value).resolve() if value else None
 
+    def share(key: str) -> float:
+        env = _env(key)
+        where = f"DAGPLANE__{key.upper().replace('-', '_')}" if env else f"{pyproject}: {key}"
+        value: Any = env if env else table.get(key, DEFAULT_MAX_PRUNE_SHARE)
+        try:
+            number = float(value) if not isinstance(value, bool) else -1.0
+        except (TypeError, ValueError):
+            number = -1.0
+        if not 0.0 <= number <= 1.0:
+            raise ConfigError(f"{where} must be a number from 0 to 1 (got {value!r})")
+        return number
+
     return ProjectConfig(
         root=root,
         packages_dir=resolve(packages_dir, "packages-dir"),
@@ -131,6 +149,7 @@ def load_config(
         chart_dir=optional("chart-dir"),
         chart_schema=optional("chart-schema"),
         crd_dir=optional("crd-dir"),
+        max_prune_share=share(_MAX_PRUNE_SHARE),
     )
 
 

@@ -7,7 +7,8 @@
     │   └── DuplicateJobError       two modules declare the same job id
     ├── JobNotFoundError            ``dagplane run`` named a job that discovery did not find
     ├── SyncError                   the DAG folder could not be brought up to date
-    │   └── OwnershipConflictError  a file dagplane would write is not dagplane's
+    │   ├── OwnershipConflictError  a file dagplane would write is not dagplane's
+    │   └── MassPruneRefused        a sync would prune all or most owned DAGs: nothing written
     ├── JobFailedError              a job returned non-zero or raised
     ├── ImageError                  an image could not be planned, built or verified
     ├── SourceError                 an extraction source (Salesforce) failed
@@ -28,6 +29,7 @@ __all__ = [
     "JobDeclarationError",
     "JobFailedError",
     "JobNotFoundError",
+    "MassPruneRefused",
     "OwnershipConflictError",
     "SourceError",
     "SyncError",
@@ -103,6 +105,40 @@ class SyncError(DagplaneError):
 
 class OwnershipConflictError(SyncError, TerminalError):
     """A file dagplane would write exists and does not carry dagplane's marker."""
+
+
+class MassPruneRefused(SyncError, TerminalError):
+    """A sync pass refused to write: its packages folder is missing, or it would prune every
+    owned DAG or more than the allowed share of them (a wrong ``--packages-dir`` looks
+    exactly like deleting every job). Nothing was written."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        packages_dir: str,
+        dags_dir: str,
+        owned: int,
+        would_prune: list[str],
+    ) -> None:
+        self.reason = reason
+        self.packages_dir = packages_dir
+        self.dags_dir = dags_dir
+        self.owned = owned
+        self.would_prune = would_prune
+        super().__init__(message)
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready: why, where, and what the pass would have pruned."""
+        return {
+            "reason": self.reason,
+            "message": str(self),
+            "packages_dir": self.packages_dir,
+            "dags_dir": self.dags_dir,
+            "owned": self.owned,
+            "would_prune": self.would_prune,
+        }
 
 
 class JobFailedError(DagplaneError):

@@ -6,6 +6,7 @@ import signal
 import threading
 import time
 import traceback
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from dagplane.cli._common import echo_json, packages_option, print_failures, project_config
-from dagplane.errors import DagplaneError
+from dagplane.errors import DagplaneError, MassPruneRefused
 
 if TYPE_CHECKING:
     from dagplane.config import ProjectConfig
@@ -47,6 +48,20 @@ _SHOWN = 5
     show_envvar=True,
     help="Seconds between syncs in --watch mode.",
 )
+@click.option(
+    "--allow-mass-prune",
+    is_flag=True,
+    help="Let this pass prune every owned DAG, or more than --max-prune-share of them (refused "
+    "otherwise: a wrong --packages-dir looks like deleting every job).",
+)
+@click.option(
+    "--max-prune-share",
+    type=click.FloatRange(min=0.0, max=1.0),
+    default=None,
+    help="Refuse a pass that would prune more than this share of the owned DAGs when there are "
+    "at least 4 (default: [tool.dagplane] max-prune-share or DAGPLANE__MAX_PRUNE_SHARE, "
+    "else 0.5).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what happened as JSON.")
 def command(
     packages_dir: Path | None,
@@ -54,31 +69,46 @@ def command(
     check: bool,
     watch: bool,
     interval: float,
+    allow_mass_prune: bool,
+    max_prune_share: float | None,
     as_json: bool,
 ) -> int:
     """Generate DAG files and their worker pod templates (pod_templates/ in the DAG folder);
     prune only dagplane's own; keep the last good DAG of a broken job.
 
-    Exit 1 when a job module failed discovery, a hand-written file is in the way, or (with
-    --check) the folder is stale. With --watch, exit 0 when stopped.
+    A pass whose packages folder is missing, or that would prune every owned DAG or more than
+    --max-prune-share of them (with 4 or more), is refused and writes nothing.
+
+    Exit 1 when a job module failed discovery, a hand-written file is in the way, the pass was
+    refused, or (with --check) the folder is stale. With --watch, exit 0 when stopped.
     """
     if check and watch:
         raise click.UsageError("--check and --watch cannot be combined")
     config = project_config(packages_dir, dags_dir)
+    if max_prune_share is not None:
+        config = replace(config, max_prune_share=max_prune_share)
     if watch:
-        return _watch(config, interval, as_json)
-    return _sync_once(config, check, as_json)
+        return _watch(config, interval, as_json, allow_mass_prune)
+    return _sync_once(config, check, as_json, allow_mass_prune)
 
 
-def _sync_once(config: ProjectConfig, check: bool, as_json: bool) -> int:
-    from dagplane.jobs.discovery import discover
-    from dagplane.plan import SYNC_KINDS, build_plan, write_plan
-    from dagplane.write import raise_for_conflicts
+def _sync_once(config: ProjectConfig, check: bool, as_json: bool, allow_mass_prune: bool) -> int:
+    from dagplane.dags.sync import discover_for_sync, write_sync
+    from dagplane.write import WriteReport, raise_for_conflicts
 
     dags_dir = config.dags_dir
+    discovery = None
     try:
-        discovery = discover(config.packages_dir, root=config.root)
-        report = write_plan(build_plan(discovery, config, SYNC_KINDS), SYNC_KINDS, check=check)
+        discovery = discover_for_sync(config)
+        report = write_sync(discovery, config, check=check, allow_mass_prune=allow_mass_prune)
+    except MassPruneRefused as exc:
+        failures = discovery.failures if discovery is not None else []
+        if as_json:
+            refused = {**WriteReport().as_dict(), "refused": exc.as_dict()}
+            echo_json({**refused, "failures": [str(f) for f in failures]})
+        print_failures(failures)
+        click.secho(f"error: {exc}", fg="red", err=True)
+        return 1
     except (DagplaneError, OSError) as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
         return 1
@@ -101,7 +131,7 @@ def _sync_once(config: ProjectConfig, check: bool, as_json: bool) -> int:
     return 1 if discovery.failures else 0
 
 
-def _watch(config: ProjectConfig, interval: float, as_json: bool) -> int:
+def _watch(config: ProjectConfig, interval: float, as_json: bool, allow_mass_prune: bool) -> int:
     """Sync every ``interval`` seconds until SIGTERM or SIGINT; a stop waits for the pass."""
     stop = threading.Event()
     previous = {}
@@ -114,7 +144,7 @@ def _watch(config: ProjectConfig, interval: float, as_json: bool) -> int:
     problems: list[str] = []
     try:
         while not stop.is_set():
-            problems = _watch_pass(config, as_json, problems)
+            problems = _watch_pass(config, as_json, problems, allow_mass_prune)
             stop.wait(interval)
     finally:
         for sig, handler in previous.items():
@@ -123,17 +153,24 @@ def _watch(config: ProjectConfig, interval: float, as_json: bool) -> int:
     return 0
 
 
-def _watch_pass(config: ProjectConfig, as_json: bool, before: list[str]) -> list[str]:
+def _watch_pass(
+    config: ProjectConfig, as_json: bool, before: list[str], allow_mass_prune: bool = False
+) -> list[str]:
     """One pass: one line if files changed; problems logged when they change, not every pass
     (a module broken for a day must not bury the log). Returns this pass's problems."""
-    from dagplane.jobs.discovery import discover
-    from dagplane.plan import SYNC_KINDS, build_plan, write_plan
+    from dagplane.dags.sync import discover_for_sync, write_sync
     from dagplane.write import raise_for_conflicts
 
     started = time.monotonic()
     try:
-        discovery = discover(config.packages_dir, root=config.root)
-        report = write_plan(build_plan(discovery, config, SYNC_KINDS), SYNC_KINDS)
+        discovery = discover_for_sync(config)
+        report = write_sync(discovery, config, allow_mass_prune=allow_mass_prune)
+    except MassPruneRefused as exc:
+        # A packages folder gone for a moment (a volume remount, a checkout swap) must not
+        # empty production: the last good DAGs stay until a pass looks sane again.
+        problems = [f"sync refused, files left as they were: {exc}"]
+        if as_json:
+            echo_json({"error": str(exc), "refused": exc.as_dict()}, line=True)
     except (DagplaneError, OSError) as exc:
         problems = [f"sync failed, files left as they were: {exc}"]
         if as_json:
@@ -158,7 +195,7 @@ def _watch_pass(config: ProjectConfig, as_json: bool, before: list[str]) -> list
         for line in problems:
             _log(f"error: {line}", fg="red")
         if before and not problems:
-            _log("recovered: every job module discovered, no file in the way")
+            _log("recovered: every job module discovered, no file in the way, nothing refused")
     return problems
 
 
