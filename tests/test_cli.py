@@ -60,7 +60,7 @@ def test_ctrl_c_exits_130(monkeypatch, capsys) -> None:
     assert main(["discover"]) == 130
 
 
-COMMANDS = ["check", "demo", "discover", "emulator", "images", "render", "run", "sync"]
+COMMANDS = ["check", "demo", "dev", "discover", "emulator", "images", "render", "run", "sync"]
 
 
 @pytest.mark.parametrize("flag", ["--help", "-h"])

@@ -48,6 +48,7 @@ def test_error_hierarchy_is_the_documented_tree() -> None:
         "OwnershipConflictError": (SyncError, TerminalError),
         "SourceError": (DagplaneError,),
         "SyncError": (DagplaneError,),
+        "MassPruneRefused": (SyncError, TerminalError),
         "TerminalError": (object,),
         "TransientError": (object,),
         "UsageError": (DagplaneError, TerminalError),

@@ -10,9 +10,11 @@ first run on a machine pays for it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import psycopg
@@ -37,7 +39,7 @@ from ._pod_run import load_template, run_args
 pytestmark = [pytest.mark.container, pytest.mark.slow]
 
 ACCOUNTS = 120
-SECRETS_DIR = "/var/run/secrets/dagplane"  # DAGPLANE_SECRETS_DIR of the generated pod template
+SECRETS_DIR = "/var/run/secrets/dagplane"  # DAGPLANE__SECRETS_DIR of the generated pod template
 CA_PATH = "/var/run/dagplane-test/emulator-ca.pem"
 DAG_ID, TASK_ID = "salesforce__salesforce_to_postgres", "salesforce_to_postgres"
 POD_TEMPLATE = ROOT / "dags" / "pod_templates" / f"{DAG_ID}.yaml"
@@ -102,7 +104,7 @@ def test_salesforce_image_runs_the_dags_task_as_its_worker_pod(engine, tmp_path:
     assert container["image"].rsplit(":", 1)[0] == image.rsplit(":", 1)[0]
     assert container["image"] != image
     pod_env = {item["name"]: item["value"] for item in container["env"]}
-    assert pod_env["DAGPLANE_SECRETS_DIR"] == SECRETS_DIR and pod_env["HOME"] == "/tmp"
+    assert pod_env["DAGPLANE__SECRETS_DIR"] == SECRETS_DIR and pod_env["HOME"] == "/tmp"
     secret_volumes = {
         v["name"]: v["projected"]["sources"][0]["secret"]["name"]
         for v in pod["spec"]["volumes"]
@@ -111,7 +113,10 @@ def test_salesforce_image_runs_the_dags_task_as_its_worker_pod(engine, tmp_path:
     assert set(secret_volumes.values()) == {"salesforce-credentials", "warehouse-postgres"}
 
     with (
-        tcp_postgres(tmp_path / "pg") as postgres_url,
+        contextlib.ExitStack() as stack,
+        # Outside pytest's folder: a second pytest session on the machine resets its mode to
+        # 0700, and the server's own user could then no longer reach its data to stop.
+        tcp_postgres(Path(stack.enter_context(tempfile.TemporaryDirectory()))) as postgres_url,
         SalesforceEmulator(records=0, records_per_object={"Account": ACCOUNTS, "User": 5}) as emu,
         execution_api(tmp_path / "airflow-home", ROOT / "dags", ROOT / "packages") as api,
     ):

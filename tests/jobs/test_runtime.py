@@ -107,7 +107,7 @@ def test_secret_from_a_mounted_file_is_redacted_too(jobs, tmp_path) -> None:
     secret_dir = tmp_path / "secrets" / "api"
     secret_dir.mkdir(parents=True)
     (secret_dir / "API_TOKEN").write_text(SECRET + "\n")
-    proc = run_with_secret(jobs, tmp_path, env={"DAGPLANE_SECRETS_DIR": str(secret_dir.parent)})
+    proc = run_with_secret(jobs, tmp_path, env={"DAGPLANE__SECRETS_DIR": str(secret_dir.parent)})
     assert proc.returncode == 0, proc.stderr
     assert SECRET not in proc.stdout + proc.stderr
     assert "stdout token=***" in proc.stdout
@@ -120,7 +120,7 @@ def test_non_zero_exit_fails_with_the_code(jobs, tmp_path) -> None:
 
 
 def test_missing_secret_names_every_place_tried(jobs, tmp_path) -> None:
-    proc = run_with_secret(jobs, tmp_path, env={"DAGPLANE_SECRETS_DIR": "/nonexistent"})
+    proc = run_with_secret(jobs, tmp_path, env={"DAGPLANE__SECRETS_DIR": "/nonexistent"})
     assert proc.returncode == 1
     assert (
         "secret api/API_TOKEN is not set: tried the environment variable API_TOKEN and the "
@@ -225,7 +225,7 @@ def test_optional_keys_are_readable_from_their_mounted_file_and_masked(
         packages,
         tmp_path,
         "optional_secret",
-        env={"DAGPLANE_SECRETS_DIR": str(secret_dir.parent), "API_TOKEN": "x" * 8},
+        env={"DAGPLANE__SECRETS_DIR": str(secret_dir.parent), "API_TOKEN": "x" * 8},
     )
     assert proc.returncode == 0, proc.stderr
     assert SECRET not in proc.stdout + proc.stderr

@@ -156,7 +156,7 @@ def test_main_reads_env_and_secret_files(
     monkeypatch.setenv("SALESFORCE_CLIENT_ID", values["client_id"])
     (tmp_path / "sf-creds").mkdir()
     (tmp_path / "sf-creds" / "SALESFORCE_CLIENT_SECRET").write_text(values["client_secret"])
-    monkeypatch.setenv("DAGPLANE_SECRETS_DIR", str(tmp_path))
+    monkeypatch.setenv("DAGPLANE__SECRETS_DIR", str(tmp_path))
     monkeypatch.setenv("SALESFORCE_LOGIN_URL", emu.url)
     monkeypatch.setenv("SALESFORCE_CA_BUNDLE", str(emu.ca_bundle))
     monkeypatch.setenv("POSTGRES_URL", postgres_url)

@@ -112,7 +112,7 @@ def test_salesforce_pod_mounts_exactly_its_declared_keys_and_optional_ones_optio
     _, pod = pods_of(config, discovery, bag)["salesforce__salesforce_to_postgres"]
     base = container(pod)
     env = {e["name"]: e for e in base["env"]}
-    assert env["DAGPLANE_SECRETS_DIR"]["value"] == SECRETS_DIR
+    assert env["DAGPLANE__SECRETS_DIR"]["value"] == SECRETS_DIR
     assert not [e for e in base["env"] if "valueFrom" in e]  # files by default, not env
     mounts = {m["name"]: m for m in base["volumeMounts"] if m["name"].startswith("secret-")}
     assert {m["mountPath"] for m in mounts.values()} == {
@@ -159,7 +159,7 @@ def test_the_runtime_finds_secrets_where_the_pod_mounts_them(repo, tmp_path, mon
                 file.parent.mkdir(parents=True, exist_ok=True)
                 file.write_text(f"value of {item['key']}\n")
     env = {e["name"]: e.get("value") for e in base["env"]}
-    monkeypatch.setenv("DAGPLANE_SECRETS_DIR", str(tmp_path) + env["DAGPLANE_SECRETS_DIR"])
+    monkeypatch.setenv("DAGPLANE__SECRETS_DIR", str(tmp_path) + env["DAGPLANE__SECRETS_DIR"])
     for secret in discovery.jobs[-1].options.secrets:
         for key in secret.all_keys:
             monkeypatch.delenv(key, raising=False)

@@ -39,7 +39,7 @@ class LocalAirflow:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-            "DAGPLANE_PACKAGES_DIR": str(self.packages_dir),
+            "DAGPLANE__PACKAGES_DIR": str(self.packages_dir),
             "XDG_RUNTIME_DIR": os.environ.get("XDG_RUNTIME_DIR", "/tmp"),
         }
         env.update(self.extra_env or {})

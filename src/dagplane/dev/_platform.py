@@ -3,7 +3,7 @@
 Processes: the API server, scheduler, DAG processor and triggerer (LocalExecutor), the DAG sync
 sidecar (``dagplane sync --watch``), and, in this process, embedded PostgreSQL for the metadata
 and the warehouse and the Salesforce emulator. The jobs get their Secrets as files under
-``<workdir>/secrets`` (``DAGPLANE_SECRETS_DIR``), as worker pods do, never as global env.
+``<workdir>/secrets`` (``DAGPLANE__SECRETS_DIR``), as worker pods do, never as global env.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def airflow_env(options: DevOptions, layout: Layout, metadata_url: str) -> dict[
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(layout.airflow_home / "logs"),
         "DAGPLANE__PACKAGES_DIR": str(options.packages_dir),
-        "DAGPLANE_SECRETS_DIR": str(layout.secrets),
+        "DAGPLANE__SECRETS_DIR": str(layout.secrets),
         "XDG_RUNTIME_DIR": os.environ.get("XDG_RUNTIME_DIR", "/tmp"),
         **options.extra_env,
     }

@@ -72,7 +72,7 @@ RUN python -m compileall -q --invalidation-mode unchecked-hash {compiled}
 FROM ${{BASE_IMAGE}}
 {newline.join(runtime_copies)}
 ENV PYTHONPATH={python_path} \\
-    DAGPLANE_PACKAGES_DIR=/opt/dagplane/packages \\
+    DAGPLANE__PACKAGES_DIR=/opt/dagplane/packages \\
     PYTHONDONTWRITEBYTECODE=1
 USER {RUNTIME_UID}
 # The lock's pins sit before the base image's packages on PYTHONPATH: fail the build, not a

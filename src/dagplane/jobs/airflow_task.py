@@ -17,8 +17,8 @@ __all__ = ["args_from_conf", "packages_dir_from_env", "run_airflow_task"]
 
 
 def packages_dir_from_env() -> Path | None:
-    """``$DAGPLANE_PACKAGES_DIR``: where worker images put the job packages."""
-    value = os.environ.get("DAGPLANE_PACKAGES_DIR")
+    """``$DAGPLANE__PACKAGES_DIR``: where worker images put the job packages."""
+    value = os.environ.get("DAGPLANE__PACKAGES_DIR")
     return Path(value) if value else None
 
 

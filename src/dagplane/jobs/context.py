@@ -61,8 +61,8 @@ class JobContext:
 
 
 def secrets_dir() -> Path:
-    """Where Kubernetes mounts secrets: ``$DAGPLANE_SECRETS_DIR`` or the default."""
-    return Path(os.environ.get("DAGPLANE_SECRETS_DIR") or DEFAULT_SECRETS_DIR)
+    """Where Kubernetes mounts secrets: ``$DAGPLANE__SECRETS_DIR`` or the default."""
+    return Path(os.environ.get("DAGPLANE__SECRETS_DIR") or DEFAULT_SECRETS_DIR)
 
 
 def read_secret(name: str, key: str) -> str:

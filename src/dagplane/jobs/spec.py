@@ -38,7 +38,7 @@ def optional_key_secret(secret: str, key: str) -> str:
 class Secret(BaseModel):
     """A Kubernetes Secret the job reads, and the keys it reads from it.
 
-    Each key reaches the job as a file ``$DAGPLANE_SECRETS_DIR/<name>/<key>`` mounted
+    Each key reaches the job as a file ``$DAGPLANE__SECRETS_DIR/<name>/<key>`` mounted
     read-only from the Secret (the default), or, with ``env=True``, as an environment variable
     of the same name (``secretKeyRef``). ``keys`` must exist in the Secret or the pod does not
     start; ``optional_keys`` may be absent (alternative logins, for example) and are mounted

@@ -56,7 +56,7 @@ _ENV = [
     {"name": "AIRFLOW__CORE__EXECUTOR", "value": "LocalExecutor"},
     {"name": "HOME", "value": "/tmp"},
     {"name": "XDG_CACHE_HOME", "value": "/tmp/.cache"},
-    {"name": "DAGPLANE_SECRETS_DIR", "value": str(DEFAULT_SECRETS_DIR)},
+    {"name": "DAGPLANE__SECRETS_DIR", "value": str(DEFAULT_SECRETS_DIR)},
 ]
 _VOLUMES = [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}]
 _MOUNTS = [{"name": "tmp", "mountPath": "/tmp"}]
