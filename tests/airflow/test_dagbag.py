@@ -54,6 +54,7 @@ def test_example_dags_parse_with_their_schedules_tasks_and_mapping(example_dags,
         "dagplane",
         "package:examples",
         "image:reports",
+        "owner:analytics",
     }
     assert report.default_args["owner"] == "analytics"
     assert report.default_args["retries"] == 2

@@ -60,7 +60,14 @@ def test_quotes_and_newlines_stay_inside_string_literals(specs) -> None:
         if k.arg != "start_date" and k.arg != "default_args"
     }
     assert kwargs["description"] == 'Loads "orders".'
-    assert kwargs["tags"] == ["it's", 'say "hi"', "dagplane", "package:sales", "image:sales"]
+    assert kwargs["tags"] == [
+        "it's",
+        'say "hi"',
+        "dagplane",
+        "package:sales",
+        "image:sales",
+        "owner:o'brien",
+    ]
     assert "expand(partition=[\"a'b\", 'c\"d'])" in text
 
 

@@ -75,7 +75,16 @@ def dag_filename(spec: JobSpec) -> str:
 def unique_tags(spec: JobSpec) -> list[str]:
     """The job's tags, then dagplane's own, without repeats."""
     tags: list[str] = []
-    for tag in (*spec.options.tags, "dagplane", f"package:{spec.package}", f"image:{spec.image}"):
+    # owner: too, because Airflow 3.3 shows "airflow" as the owner of a DAG whose tasks are
+    # mapped (it reads a task's owner only outside the mapped task's partial arguments).
+    own = (
+        *spec.options.tags,
+        "dagplane",
+        f"package:{spec.package}",
+        f"image:{spec.image}",
+        f"owner:{spec.owner}"[:100],  # Airflow's tag length limit
+    )
+    for tag in own:
         if tag not in tags:
             tags.append(tag)
     return tags
