@@ -248,6 +248,9 @@ def test_no_secret_value_in_any_log_or_rendered_field(platform) -> None:
         )
         shown = json.dumps(detail) + api.log("examples__regional_report", run_id, ti)
         assert not [v for v in values if v in shown]
+    # Tasks run in the workdir: their files never land in the project.
+    assert (platform["workdir"] / "regional_report_emea.json").is_file()
+    assert not (ROOT / "regional_report_emea.json").exists()
     for path in platform["workdir"].rglob("*.log"):
         text = path.read_text(errors="replace")
         assert not [v for v in values if v in text], path

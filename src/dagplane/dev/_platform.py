@@ -198,8 +198,8 @@ def run_platform(options: DevOptions) -> int:
                 "--packages-dir", str(options.packages_dir), "--dags-dir", str(layout.dags),
             )  # fmt: skip
             supervisor.start(ProcessSpec("dag-sync", sync, env, options.root))
-            for name in AIRFLOW_PROCESSES:
-                supervisor.start(ProcessSpec(name, (_airflow(), name), env, options.root))
+            for name in AIRFLOW_PROCESSES:  # tasks inherit the workdir, never the project's
+                supervisor.start(ProcessSpec(name, (_airflow(), name), env, layout.root))
             layout.write_state(
                 {
                     "pid": os.getpid(),
