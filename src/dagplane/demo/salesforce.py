@@ -56,6 +56,13 @@ def run_salesforce_demo(
             shutil.rmtree(work, ignore_errors=True)
     verdict = "[green]demo finished[/]" if code == 0 else "[red]demo finished with problems[/]"
     console.print(f"{verdict} in {time.monotonic() - started:.0f}s")
+    if workdir is not None:
+        console.print(
+            f"kept in {work}: Airflow home and task logs in {work / 'airflow'}, DAG files in "
+            f"{work / 'dags'}"
+            + ("" if postgres_url else f", PostgreSQL data in {work / 'postgres'}")
+        )
+    console.print("to run and watch these DAGs in the Airflow UI: uv run dagplane dev up")
     return code
 
 
