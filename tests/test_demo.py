@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
+import requests
+from psycopg.conninfo import make_conninfo
+from simple_salesforce import Salesforce, SalesforceLogin
+
+from dagplane.emulators.salesforce import SalesforceEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,17 +38,100 @@ def run_demo(*args: str) -> str:
     return out
 
 
-def test_salesforce_demo_runs_full_then_incremental() -> None:
-    out = run_demo("--records", "3000")
-    assert "first run (full load)" in out and "second run (incremental)" in out
-    for name in ("Account", "Contact", "Opportunity", "Lead", "Case", "User"):
-        assert f"│ {name}" in out
-    flat = " ".join(out.split())
-    assert (
-        "incremental result: 250/250 updates merged, 40/40 deletes marked in _deleted_at, " in flat
-    )
-    assert "new column region__c filled for " in flat
-    assert "demo finished in" in out
+RECORDS = 1_500  # the smallest org with the 250 Accounts the demo updates (Account: 20%)
+OBJECTS = ("Account", "Contact", "Opportunity", "Lead", "Case", "User")
+# What the demo's second run follows (README: "Try it", "The Salesforce → PostgreSQL pipeline").
+UPDATED_ACCOUNTS, DELETED_CONTACTS = 250, 40
+OVERLAP = timedelta(minutes=5)  # README: rows with SystemModstamp >= watermark - 5 min
+
+
+@dataclass(frozen=True)
+class Org:
+    """What an org of ``RECORDS`` records holds, as its REST API answers over HTTPS."""
+
+    counts: dict[str, int]
+    newest: dict[str, datetime]  # the newest SystemModstamp of each object
+    in_overlap: dict[str, int]  # records within OVERLAP of the newest one
+
+
+def count_the_org() -> Org:
+    """Serve an org like the demo's (same record count) and count it with simple-salesforce."""
+    with SalesforceEmulator(records=RECORDS) as emu:
+        session = requests.Session()
+        session.trust_env, session.verify = False, str(emu.ca_bundle)
+        creds = emu.credentials
+        session_id, _ = SalesforceLogin(
+            username=creds["username"],
+            password=creds["password"],
+            security_token=creds["security_token"],
+            session=session,
+            scratch_url=emu.url,
+        )
+        sf = Salesforce(session_id=session_id, instance_url=emu.url, session=session)
+        counts, newest, in_overlap = {}, {}, {}
+        for name in OBJECTS:
+            counts[name] = sf.query(f"SELECT Id FROM {name}")["totalSize"]
+            [record] = sf.query(
+                f"SELECT SystemModstamp FROM {name} ORDER BY SystemModstamp DESC LIMIT 1"
+            )["records"]
+            newest[name] = datetime.strptime(record["SystemModstamp"], "%Y-%m-%dT%H:%M:%S.%f%z")
+            since = (newest[name] - OVERLAP).strftime("%Y-%m-%dT%H:%M:%SZ")
+            in_overlap[name] = sf.query(f"SELECT Id FROM {name} WHERE SystemModstamp >= {since}")[
+                "totalSize"
+            ]
+    return Org(counts, newest, in_overlap)
+
+
+def fresh_database(postgres_url: str) -> str:
+    """A database of its own on the session's PostgreSQL (the demo writes schema salesforce)."""
+    name = f"demo_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return make_conninfo(postgres_url, dbname=name)
+
+
+def test_salesforce_demo_loads_the_org_then_only_what_changed(postgres_url: str) -> None:
+    org = count_the_org()
+    assert org.counts["Account"] >= UPDATED_ACCOUNTS and org.counts["Contact"] >= DELETED_CONTACTS
+    database = fresh_database(postgres_url)
+
+    run_demo("--records", str(RECORDS), "--postgres-url", database)
+
+    with psycopg.connect(database) as conn:
+        rows = {
+            name: conn.execute(f'SELECT count(*) FROM salesforce."{name.lower()}"').fetchone()[0]
+            for name in OBJECTS
+        }
+        (deleted,) = conn.execute(
+            "SELECT count(*) FROM salesforce.contact WHERE _deleted_at IS NOT NULL"
+        ).fetchone()
+        (regions,) = conn.execute("SELECT count(region__c) FROM salesforce.account").fetchone()
+        loads = conn.execute(
+            "SELECT run_id, object_name, rows_copied, rows_deleted, watermark, schema_changes"
+            " FROM salesforce._dagplane_loads ORDER BY loaded_at"
+        ).fetchall()
+    # Deletes are marked, not removed: every record of the org is a row.
+    assert rows == org.counts
+    assert deleted == DELETED_CONTACTS
+    assert regions > 0  # the new field's values arrived for the rows loaded before it existed
+
+    runs = list(dict.fromkeys(run_id for run_id, *_ in loads))
+    assert len(runs) == 2, runs
+    first = {name: rest for run_id, name, *rest in loads if run_id == runs[0]}
+    second = {name: rest for run_id, name, *rest in loads if run_id == runs[1]}
+    assert sorted(first) == sorted(second) == sorted(OBJECTS)
+    # First run: everything, up to each object's newest record.
+    for name in OBJECTS:
+        copied, deletes, watermark, _ = first[name]
+        assert (name, copied, deletes, watermark) == (name, org.counts[name], 0, org.newest[name])
+    # Second run: only what changed since the watermark (plus the overlap window), except
+    # Account, read whole once more because it gained a column.
+    expected = {name: (org.in_overlap[name], 0) for name in OBJECTS}
+    expected["Account"] = (org.counts["Account"], 0)
+    expected["Contact"] = (org.in_overlap["Contact"] + DELETED_CONTACTS, DELETED_CONTACTS)
+    assert {name: tuple(load[:2]) for name, load in second.items()} == expected
+    assert second["Account"][3] == ["salesforce.account: add column region__c text"]
+    assert all(second[name][3] == [] for name in OBJECTS if name != "Account")
 
 
 def test_examples_demo_runs_the_mapped_dag() -> None:

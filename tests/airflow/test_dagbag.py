@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from dagplane.cli import main
 from dagplane.dags.sync import sync_dags
 from dagplane.jobs.discovery import discover
 
@@ -127,3 +128,93 @@ def test_a_description_ending_in_md_is_the_dag_docs_not_a_file(
     assert dag.description == "see README.md"
     assert dag.doc_md.startswith("see README.md\n\nJob readme from packages/docs/jobs/readme.py")
     assert "the file, not the description" not in dag.doc_md
+
+
+DURATIONS = """\
+from datetime import timedelta
+
+from dagplane import Job, Resources
+
+def run(ctx):
+    return 0
+
+JOB = Job(
+    entrypoint=run,
+    retries={retries},
+    retry_delay={retry_delay},
+    timeout={timeout},
+    resources={resources},
+)
+"""
+
+
+@pytest.mark.parametrize(
+    ("retries", "retry_delay", "timeout", "resources", "expected"),
+    [
+        (
+            4,
+            "timedelta(minutes=5)",
+            "timedelta(hours=1, minutes=30)",
+            'Resources(cpu="750m", memory="300Mi", cpu_limit="1", memory_limit="600Mi")',
+            (
+                4,
+                datetime.timedelta(seconds=300),
+                datetime.timedelta(seconds=5400),
+                {
+                    "requests": {"cpu": "750m", "memory": "300Mi"},
+                    "limits": {"cpu": "1", "memory": "600Mi"},
+                },
+            ),
+        ),
+        (
+            0,
+            '"2m"',
+            '"1h30m"',
+            'Resources(cpu="2", memory="1Gi")',
+            (
+                0,
+                datetime.timedelta(seconds=120),
+                datetime.timedelta(seconds=5400),
+                {"requests": {"cpu": "2", "memory": "1Gi"}},
+            ),
+        ),
+        (
+            2,
+            "90",
+            "None",
+            'Resources(cpu="100m", memory="64Mi", memory_limit="128Mi")',
+            (
+                2,
+                datetime.timedelta(seconds=90),
+                None,
+                {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
+            ),
+        ),
+    ],
+)
+def test_retries_durations_and_resources_reach_airflow_and_the_pod(
+    write_job, packages, tmp_path, dagbag_of, retries, retry_delay, timeout, resources, expected
+):
+    import yaml
+
+    write_job(
+        "team",
+        "durations",
+        DURATIONS.format(
+            retries=retries, retry_delay=retry_delay, timeout=timeout, resources=resources
+        ),
+    )
+    # The real `dagplane sync`: it writes the DAG and its worker pod template.
+    assert (
+        main(["sync", "--packages-dir", str(packages), "--dags-dir", str(tmp_path / "dags")]) == 0
+    )
+    [task] = dagbag_of(tmp_path / "dags").dags["team__durations"].tasks
+    want_retries, want_delay, want_timeout, want_resources = expected
+    assert (task.retries, task.retry_delay, task.execution_timeout) == (
+        want_retries,
+        want_delay,
+        want_timeout,
+    )
+    template = tmp_path / "dags" / "pod_templates" / "team__durations.yaml"
+    [container] = yaml.safe_load(template.read_text())["spec"]["containers"]
+    assert container["resources"] == want_resources

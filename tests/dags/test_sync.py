@@ -85,12 +85,27 @@ def test_hand_written_dags_are_never_touched_and_only_owned_files_pruned(project
 def test_a_hand_written_file_in_the_way_is_a_conflict_not_overwritten(project, capsys) -> None:
     packages, dags = project
     dags.mkdir()
-    (dags / "sales__orders.py").write_text("# mine\n")
+    mine = dags / "sales__orders.py"
+    mine.write_text("# mine\n")
+    os.utime(mine, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
+    # --check fails naming the file, and neither touches it nor writes anything else.
+    code, report = sync_json(packages, dags, capsys, "--check")
+    assert code == 1
+    assert report["conflicts"] == ["sales__orders.py"]
+    code = sync(packages, dags, "--check")
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "sales__orders.py already exist(s) without dagplane's marker" in err
+    assert mine.read_text() == "# mine\n"
+    assert mine.stat().st_mtime_ns == 1_000_000_000_000_000_000
+    assert sorted(p.name for p in dags.rglob("*")) == ["sales__orders.py"]
+    # A real sync refuses to overwrite it too (and writes the job that is not in the way).
     code = sync(packages, dags)
     err = capsys.readouterr().err
     assert code == 1
     assert "sales__orders.py already exist(s) without dagplane's marker" in err
-    assert (dags / "sales__orders.py").read_text() == "# mine\n"
+    assert mine.read_text() == "# mine\n"
+    assert mine.stat().st_mtime_ns == 1_000_000_000_000_000_000
     assert (dags / "sales__leads.py").exists()
 
 

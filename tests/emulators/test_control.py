@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from simple_salesforce import Salesforce
 
 from dagplane.emulators.salesforce import EmulatorUsageError, SalesforceEmulator
 
 NEWEST = "SELECT Id, Name, SystemModstamp FROM Account ORDER BY SystemModstamp DESC LIMIT 5"
+# Seeded counts the tests below state themselves: every count they expect is one of these,
+# changed by what the test did, never read back from the emulator's own counting.
+SEEDED = {"Account": 123, "Contact": 77, "Case": 45, "Lead": 60}
+
+
+@pytest.fixture
+def counted() -> Iterator[SalesforceEmulator]:
+    """An emulator seeded with the ``SEEDED`` record counts."""
+    with SalesforceEmulator(records=1_000, seed=3, records_per_object=SEEDED) as emu:
+        yield emu
+
+
+def soql_count(sf: Salesforce, obj: str, *, include_deleted: bool = False) -> int:
+    """Records of ``obj`` as the REST query API counts them (``totalSize``), over HTTPS."""
+    return sf.query_all(f"SELECT Id FROM {obj}", include_deleted=include_deleted)["totalSize"]
 
 
 def test_update_by_count_touches_the_first_records(emu: SalesforceEmulator, sf: Salesforce) -> None:
@@ -24,12 +41,13 @@ def test_update_by_count_touches_the_first_records(emu: SalesforceEmulator, sf: 
     assert record["SystemModstamp"] > newest_seeded > before[0]["SystemModstamp"]
 
 
-def test_changed_records_come_last_in_stamp_order(emu: SalesforceEmulator, sf: Salesforce) -> None:
+def test_changed_records_come_last_in_stamp_order(counted: SalesforceEmulator, make_client) -> None:
+    emu, sf = counted, make_client(counted)
     last = emu.update("Account", count=3, last=True)
     first = emu.update("Account", ids=["001Dn0000000005IAA"], fields={"Rating": "Hot"})
     ordered = sf.query_all("SELECT Id FROM Account ORDER BY SystemModstamp")["records"]
     assert [r["Id"] for r in ordered[-4:]] == sorted(last) + first
-    assert len(ordered) == emu.record_count("Account")
+    assert len(ordered) == SEEDED["Account"]  # updates add no record
     window = sf.query_all("SELECT Id FROM Account WHERE SystemModstamp > 2026-01-01T00:00:00Z")[
         "records"
     ]
@@ -38,21 +56,25 @@ def test_changed_records_come_last_in_stamp_order(emu: SalesforceEmulator, sf: S
     assert by_id == sorted(by_id) and set(last + first) <= set(by_id)
 
 
-def test_delete_undelete_and_counts(emu: SalesforceEmulator) -> None:
-    total = emu.record_count("Contact")
+def test_delete_undelete_and_counts(counted: SalesforceEmulator, make_client) -> None:
+    emu, sf = counted, make_client(counted)
+    seeded = SEEDED["Contact"]
+    assert emu.record_count("Contact") == seeded == soql_count(sf, "Contact")
     gone = emu.delete("Contact", count=5, last=True)
-    assert emu.record_count("Contact") == total - 5
-    assert emu.record_count("Contact", include_deleted=True) == total
+    assert emu.record_count("Contact") == seeded - 5 == soql_count(sf, "Contact")
+    assert emu.record_count("Contact", include_deleted=True) == seeded
+    assert soql_count(sf, "Contact", include_deleted=True) == seeded  # queryAll: recycle bin too
     assert emu.undelete("Contact", gone[:2]) == gone[:2]
-    assert emu.record_count("Contact") == total - 3
+    assert emu.record_count("Contact") == seeded - 3 == soql_count(sf, "Contact")
     assert emu.undelete("Contact", count=10) == sorted(gone[2:])
-    assert emu.record_count("Contact") == total
+    assert emu.record_count("Contact") == seeded == soql_count(sf, "Contact")
 
 
-def test_create_adds_a_record_with_the_next_id(emu: SalesforceEmulator, sf: Salesforce) -> None:
-    count = emu.record_count("Case")
+def test_create_adds_a_record_with_the_next_id(counted: SalesforceEmulator, make_client) -> None:
+    emu, sf = counted, make_client(counted)
     new_id = emu.create("Case", {"Subject": "Printer on fire", "Priority": "High"})
-    assert new_id.startswith("500") and emu.record_count("Case") == count + 1
+    assert new_id.startswith("500")
+    assert emu.record_count("Case") == SEEDED["Case"] + 1 == soql_count(sf, "Case")
     [record] = sf.query(
         f"SELECT Id, Subject, Priority, CreatedDate FROM Case WHERE Id = '{new_id}'"
     )["records"]
@@ -98,7 +120,8 @@ def test_bad_control_calls_raise_usage_errors(emu: SalesforceEmulator) -> None:
         emu.delete("User", count=1)
 
 
-def test_http_control_routes(emu: SalesforceEmulator, make_session) -> None:
+def test_http_control_routes(counted: SalesforceEmulator, make_session) -> None:
+    emu = counted
     session = make_session(emu)
 
     def call(op: str, **payload):
@@ -114,7 +137,12 @@ def test_http_control_routes(emu: SalesforceEmulator, make_session) -> None:
     assert created.startswith("00Q")
     assert call("add_field", object="Lead", name="Tier__c", type="int")[0] == 200
     assert "Tier__c" in emu.store.objects["Lead"].fields
-    assert call("record_count", object="Lead")[1] == {"count": emu.record_count("Lead")}
+    # Seeded, one deleted and undeleted, one created.
+    assert call("record_count", object="Lead")[1] == {"count": SEEDED["Lead"] + 1}
+    call("delete", object="Lead", count=2)
+    assert call("record_count", object="Lead")[1] == {"count": SEEDED["Lead"] + 1 - 2}
+    answer = call("record_count", object="Lead", include_deleted=True)[1]
+    assert answer == {"count": SEEDED["Lead"] + 1}
     status, armed = call("inject_fault", kind="rate_limit", count=2)
     assert status == 200 and armed["faults"] == {"rate_limit": 2}
     assert call("clear_faults")[1]["faults"] == {}

@@ -230,3 +230,44 @@ def test_optional_keys_are_readable_from_their_mounted_file_and_masked(
     assert proc.returncode == 0, proc.stderr
     assert SECRET not in proc.stdout + proc.stderr
     assert "optional=***" in proc.stdout
+
+
+HELPER = """\
+GREETING = "hello from the helper"
+"""
+
+JOB_USING_HELPERS = """\
+import os
+
+from dagplane import Job
+
+from . import _shared
+from demo.jobs._shared import GREETING
+
+
+def run(ctx):
+    with open(os.environ["OUT_FILE"], "w") as fh:
+        fh.write(_shared.GREETING + "|" + GREETING)
+    return 0
+
+JOB = Job(entrypoint=run)
+"""
+
+
+def test_underscore_helpers_are_not_jobs_and_jobs_can_import_them(
+    write_job, packages, tmp_path
+) -> None:
+    from dagplane.jobs.discovery import discover
+
+    # A helper has no JOB: were it discovered, it would be a "no JOB declaration" failure.
+    write_job("demo", "_shared", HELPER)
+    write_job("demo", "uses_helper", JOB_USING_HELPERS)
+    result = discover(packages, root=packages.parent)
+    assert (result.failures, [j.job_id for j in result.jobs]) == ([], ["uses_helper"])
+    proc = run_cli(packages, tmp_path, "uses_helper")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out").read_text() == "hello from the helper|hello from the helper"
+    # And `dagplane sync` writes no DAG for it.
+    dags = tmp_path / "dags"
+    assert main(["sync", "--packages-dir", str(packages), "--dags-dir", str(dags)]) == 0
+    assert sorted(p.name for p in dags.glob("*.py")) == ["demo__uses_helper.py"]
