@@ -93,7 +93,8 @@ def unique_tags(spec: JobSpec) -> list[str]:
 def _timedelta(value: timedelta | None) -> str:
     if value is None:
         return "None"
-    return f"datetime.timedelta(seconds={int(value.total_seconds())})"
+    seconds = value.total_seconds()  # whole seconds print as ints: the same text as before
+    return f"datetime.timedelta(seconds={int(seconds) if seconds.is_integer() else seconds!r})"
 
 
 def _summary(description: str) -> str:
