@@ -250,7 +250,8 @@ def run(ctx):
         print(f"out {name}={form}")
         log.warning("log %s=%s", name, form)
     print("url=postgresql://user:" + urllib.parse.quote(pw) + "@db.example:5432/dw")
-    log.warning("url_plus=postgresql://user:%s@db.example/dw", urllib.parse.quote_plus(pw))
+    plus = urllib.parse.quote_plus(pw)
+    log.warning("url_plus=postgresql://user:%s" + "@db.example/dw", plus)
     return 0
 
 JOB = Job(entrypoint=run, secrets=[Secret(name="db", keys=["DB_PASSWORD"])])
