@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 
-def run_demo(*args: str) -> str:
+def run_demo(*args: str, expect: int = 0) -> str:
     """Run `dagplane demo ARGS` from the project root as a user would; its whole output."""
     proc = subprocess.run(
         [sys.executable, "-m", "dagplane.cli", "demo", *args],
@@ -34,7 +34,7 @@ def run_demo(*args: str) -> str:
         check=False,
     )
     out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-4000:]
+    assert proc.returncode == expect, out[-4000:]
     return out
 
 
@@ -90,12 +90,22 @@ def fresh_database(postgres_url: str) -> str:
     return make_conninfo(postgres_url, dbname=name)
 
 
-def test_salesforce_demo_loads_the_org_then_only_what_changed(postgres_url: str) -> None:
+def test_salesforce_demo_loads_the_org_then_only_what_changed(
+    postgres_url: str, tmp_path: Path
+) -> None:
     org = count_the_org()
     assert org.counts["Account"] >= UPDATED_ACCOUNTS and org.counts["Contact"] >= DELETED_CONTACTS
     database = fresh_database(postgres_url)
+    work = tmp_path / "work"
 
-    run_demo("--records", str(RECORDS), "--postgres-url", database)
+    out = run_demo("--records", str(RECORDS), "--postgres-url", database, "--workdir", str(work))
+    # --workdir keeps AIRFLOW_HOME and the DAGs (a temporary folder is removed), and says so.
+    assert (work / "airflow" / "airflow.cfg").is_file()
+    assert (work / "airflow" / "airflow.db").is_file()
+    assert (work / "dags" / "salesforce__salesforce_to_postgres.py").is_file()
+    assert (work / "emulator" / "ca.pem").is_file()
+    assert "kept in " in out  # (rich may wrap the long path)
+    assert "uv run dagplane dev up" in out
 
     with psycopg.connect(database) as conn:
         rows = {
@@ -139,3 +149,55 @@ def test_examples_demo_runs_the_mapped_dag() -> None:
     assert "secret masked in task logs: yes" in out
     for region in ("emea", "amer", "apac"):
         assert f"regional_report_{region}.json" in out
+
+
+# Installed by an event trigger as soon as the demo creates salesforce.account: a warehouse that
+# silently keeps every Account's old rating, so the demo's incremental check must catch it.
+KEEP_OLD_RATINGS = """
+CREATE FUNCTION public.keep_old_rating() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.rating := OLD.rating; RETURN NEW; END $$;
+CREATE FUNCTION public.arm_keep_old_rating() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT FROM pg_event_trigger_ddl_commands()
+             WHERE object_identity = 'salesforce.account') THEN
+    CREATE TRIGGER keep_old_rating BEFORE UPDATE ON salesforce.account
+      FOR EACH ROW EXECUTE FUNCTION public.keep_old_rating();
+  END IF;
+END $$;
+CREATE EVENT TRIGGER arm_keep_old_rating ON ddl_command_end WHEN TAG IN ('CREATE TABLE')
+  EXECUTE FUNCTION public.arm_keep_old_rating();
+"""
+
+
+def test_salesforce_demo_loads_into_postgres_url_and_exits_1_when_a_check_fails(
+    postgres_url: str,
+) -> None:
+    import urllib.parse
+
+    import psycopg
+
+    name = "demo_target"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    target = urllib.parse.urlunsplit(urllib.parse.urlsplit(postgres_url)._replace(path=f"/{name}"))
+    with psycopg.connect(target, autocommit=True) as conn:
+        conn.execute(KEEP_OLD_RATINGS)
+
+    out = run_demo("--records", "3000", "--postgres-url", target, expect=1)
+
+    flat = " ".join(out.split())
+    assert "second run (incremental)" in out
+    assert "250/250 updates merged" not in flat and "/250 updates merged" in flat
+    assert "40/40 deletes marked in _deleted_at" in flat  # the other checks still pass
+    assert "demo finished with problems" in out
+    with psycopg.connect(target) as conn:
+        loaded = dict(
+            conn.execute(
+                "SELECT object_name, sum(rows_copied) FROM salesforce._dagplane_loads"
+                " GROUP BY object_name"
+            ).fetchall()
+        )
+        (accounts,) = conn.execute("SELECT count(*) FROM salesforce.account").fetchone()
+    assert sorted(loaded) == ["Account", "Case", "Contact", "Lead", "Opportunity", "User"]
+    assert accounts == 600  # 20% of --records 3000, loaded into the database we named

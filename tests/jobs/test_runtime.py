@@ -271,3 +271,98 @@ def test_underscore_helpers_are_not_jobs_and_jobs_can_import_them(
     dags = tmp_path / "dags"
     assert main(["sync", "--packages-dir", str(packages), "--dags-dir", str(dags)]) == 0
     assert sorted(p.name for p in dags.glob("*.py")) == ["demo__uses_helper.py"]
+
+
+QUOTED = """\
+import logging, urllib.parse
+from dagplane import Job, Secret
+
+log = logging.getLogger("quoted")
+
+def run(ctx):
+    pw = ctx.secret("DB_PASSWORD")
+    forms = {
+        "raw": pw,
+        "quote": urllib.parse.quote(pw),
+        "quote_nosafe": urllib.parse.quote(pw, safe=""),
+        "quote_plus": urllib.parse.quote_plus(pw),
+    }
+    for name, form in forms.items():
+        print(f"out {name}={form}")
+        log.warning("log %s=%s", name, form)
+    print("url=postgresql://user:" + urllib.parse.quote(pw) + "@db.example:5432/dw")
+    plus = urllib.parse.quote_plus(pw)
+    log.warning("url_plus=postgresql://user:%s" + "@db.example/dw", plus)
+    return 0
+
+JOB = Job(entrypoint=run, secrets=[Secret(name="db", keys=["DB_PASSWORD"])])
+"""
+# "@", "/", ":", "&", "=" and "+" quote differently under quote() (keeps "/") and quote_plus().
+URL_SECRET = "p@ss/w:rd&=+ 9x"  # pragma: allowlist secret
+
+
+def test_url_quoted_forms_of_a_secret_are_masked(write_job, packages, tmp_path) -> None:
+    import urllib.parse
+
+    write_job("demo", "quoted", QUOTED)
+    proc = run_cli(packages, tmp_path, "quoted", env={"DB_PASSWORD": URL_SECRET})
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout + proc.stderr
+    forms = {
+        URL_SECRET,
+        urllib.parse.quote(URL_SECRET),
+        urllib.parse.quote(URL_SECRET, safe=""),
+        urllib.parse.quote_plus(URL_SECRET),
+    }
+    assert len(forms) == 4  # the value really quotes four different ways
+    for form in forms:
+        assert form not in out
+    for name in ("raw", "quote", "quote_nosafe", "quote_plus"):
+        assert f"out {name}=***" in proc.stdout
+        assert f"log {name}=***" in proc.stderr
+    assert "url=postgresql://user:***@db.example:5432/dw" in proc.stdout
+    assert "url_plus=postgresql://user:***@db.example/dw" in proc.stderr
+
+
+CHILD_ENV = """\
+import json, os, subprocess, sys
+from dagplane import Job
+
+NAMES = ["DAGPLANE_JOB_ID", "DAGPLANE_RUN_ID", "DAGPLANE_PARTITION", "DAGPLANE_TRY_NUMBER",
+         "DAGPLANE_LOGICAL_DATE", "DAGPLANE_DATA_INTERVAL_START", "DAGPLANE_DATA_INTERVAL_END"]
+CHILD = "import json, os, sys; print(json.dumps({n: os.environ.get(n) for n in sys.argv[1:]}))"
+
+def run(ctx):
+    child = subprocess.run([sys.executable, "-c", CHILD, *NAMES],
+                           capture_output=True, text=True, check=True)
+    seen = {"child": json.loads(child.stdout), "run_id": ctx.run_id,
+            "logical_date": ctx.logical_date.isoformat() if ctx.logical_date else None,
+            "try_number": ctx.try_number}
+    with open(os.path.join(os.environ["OUT_DIR"], f"{ctx.partition}.json"), "w") as fh:
+        json.dump(seen, fh)
+    return 0
+
+JOB = Job(entrypoint=run, partitions=["north", "south"], retries=0)
+"""
+
+
+def test_the_context_reaches_child_processes(write_job, packages, tmp_path) -> None:
+    write_job("demo", "spawner", CHILD_ENV)
+    proc = run_cli(
+        packages, tmp_path, "spawner", "--partition", "south", env={"OUT_DIR": str(tmp_path)}
+    )
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads((tmp_path / "south.json").read_text())
+    child = seen["child"]
+    assert child["DAGPLANE_JOB_ID"] == "spawner"
+    assert child["DAGPLANE_RUN_ID"] == seen["run_id"] and seen["run_id"].startswith("manual__")
+    assert child["DAGPLANE_PARTITION"] == "south"
+    assert child["DAGPLANE_TRY_NUMBER"] == "1"
+    # A local run has no logical date or data interval: the variables are set, but empty.
+    assert seen["logical_date"] is None
+    for name in (
+        "DAGPLANE_LOGICAL_DATE",
+        "DAGPLANE_DATA_INTERVAL_START",
+        "DAGPLANE_DATA_INTERVAL_END",
+    ):
+        assert child[name] == ""

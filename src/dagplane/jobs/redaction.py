@@ -59,6 +59,7 @@ def _escaped_forms(secret: str) -> list[str]:
         json.dumps(secret)[1:-1],
         json.dumps(secret, ensure_ascii=False)[1:-1],
         urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote(secret),  # the default keeps "/", as in a URL's path or userinfo
         urllib.parse.quote_plus(secret),
     ]
 

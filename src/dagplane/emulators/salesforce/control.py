@@ -1,7 +1,7 @@
 """The control API over HTTP: ``POST /__emulator__/<op>`` with a JSON object of arguments.
 
 Every op calls the ``SalesforceEmulator`` method of the same name (``object`` names the
-sObject): update, delete, undelete, create, add_field, inject_fault, clear_faults,
+sObject): update, delete, undelete, create, add_field, change_field, inject_fault, clear_faults,
 set_api_usage, record_count; ``stats``, ``requests`` and ``info`` read state (GET works too).
 """
 
@@ -21,6 +21,7 @@ _CALLS = frozenset(
         "undelete",
         "create",
         "add_field",
+        "change_field",
         "inject_fault",
         "clear_faults",
         "set_api_usage",

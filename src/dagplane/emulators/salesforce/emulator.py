@@ -256,6 +256,26 @@ class SalesforceEmulator:
         with self.store.lock:
             schema.add_field(spec)
 
+    def change_field(self, obj: str, name: str, type: str, **facets: Any) -> None:
+        """Change a custom field's type (same facets as ``add_field``), as Setup's "Change Field
+        Type" does; describe reports the new type and records hold values of it.
+
+        Salesforce Help, "Change the Custom Field Type": only custom fields can change type,
+        and existing values are converted or lost.
+        """
+        schema = self.store.schema(obj)
+        canonical = schema.canonical(name)
+        if canonical is None:
+            raise EmulatorUsageError(f"{schema.name}.{name} does not exist")
+        if not schema.fields[canonical].custom:
+            raise EmulatorUsageError(
+                f"{schema.name}.{canonical} is a standard field; only custom fields change type"
+            )
+        spec = custom_field(self.seed, schema.name, self._counts, canonical, type, **facets)
+        with self.store.lock:
+            schema.add_field(spec)  # replaces the field, keeping its place in describe
+            self.store.revision += 1
+
     def inject_fault(self, kind: str, count: int = 1, **options: Any) -> None:
         """Arm a fault for the next ``count`` matching requests (see ``faults.py``)."""
         self.faults.inject(kind, count, **options)
