@@ -293,3 +293,35 @@ def test_down_stops_every_process(platform) -> None:
     )
     assert leftover.stdout.strip() == ""  # no postgres, no airflow process of this workdir
     assert not (platform["workdir"] / "state.json").exists()
+
+
+def test_a_second_up_reuses_the_databases_and_ctrl_c_stops_everything(platform) -> None:
+    """After `down`: `up` again on the same workdir finds the earlier runs; Ctrl-C stops it."""
+    workdir, port = platform["workdir"], free_port()
+    log = workdir.parent / "up-again.log"
+    with log.open("w") as out:
+        up = subprocess.Popen(
+            [sys.executable, "-m", "dagplane.cli", "dev", "up", "--workdir", str(workdir),
+             "--port", str(port), "--packages-dir", str(platform["packages"])],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while "ready in" not in log.read_text():
+            assert up.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(1)
+        user, password = re.search(r"\(login (\S+) / (\S+)\)", log.read_text()).groups()
+        assert password == platform["password"]  # the same login, kept in the workdir
+        api = Api(f"http://127.0.0.1:{port}", user, password)
+        runs = api.call("GET", f"/dags/{SALESFORCE}/dagRuns")["dag_runs"]
+        assert platform["salesforce_run"] in {r["dag_run_id"] for r in runs}  # same metadata
+        state = json.loads((workdir / "state.json").read_text())
+        os.killpg(up.pid, signal.SIGINT)  # what Ctrl-C in its terminal sends
+        assert up.wait(timeout=120) == 0
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+    pids = [state["pid"], *state["children"].values()]
+    assert [pid for pid in pids if alive(pid)] == []
+    leftover = subprocess.run(["pgrep", "-f", str(workdir)], capture_output=True, text=True)
+    assert leftover.stdout.strip() == ""
