@@ -14,7 +14,14 @@ from dagplane.errors import JobDeclarationError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["echo_json", "packages_option", "print_failures", "project_config", "stderr"]
+__all__ = [
+    "echo_json",
+    "packages_option",
+    "print_failures",
+    "print_write_report",
+    "project_config",
+    "stderr",
+]
 
 
 def packages_option(func: F) -> F:
@@ -51,3 +58,17 @@ def print_failures(failures: list[JobDeclarationError]) -> None:
     """One line per failed module, ``file:line: JOB.field: problem (fix: ...)``."""
     for failure in failures:
         click.secho(f"error: {failure}", fg="red", err=True)
+
+
+def print_write_report(folder: Path, report: Any, *, check: bool, suffix: str = "") -> None:
+    """What the writer did (or, with ``check``, would do) in ``folder``, one line per file."""
+    verb = "would write" if check else "wrote"
+    click.echo(
+        f"{folder}: {verb} {len(report.written)}, unchanged {len(report.unchanged)}, "
+        f"{'would prune' if check else 'pruned'} {len(report.pruned)}{suffix}",
+        err=True,
+    )
+    for name in report.written:
+        click.echo(f"  write {name}", err=True)
+    for name in report.pruned:
+        click.echo(f"  prune {name}", err=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from dagplane.cli._common import echo_json, packages_option, project_config
+from dagplane.cli._common import echo_json, packages_option, print_write_report, project_config
 from dagplane.errors import DagplaneError
 
 __all__ = ["check_deploy", "render_deploy"]
@@ -89,17 +89,8 @@ def render_deploy(
     if as_json:
         echo_json({**report.as_dict(), "seconds": round(time.monotonic() - started, 2)})
     else:
-        verb = "would write" if check else "wrote"
-        click.echo(
-            f"{folder}: {verb} {len(report.written)}, unchanged {len(report.unchanged)}, "
-            f"{'would prune' if check else 'pruned'} {len(report.pruned)} "
-            f"({time.monotonic() - started:.1f} s)",
-            err=True,
-        )
-        for name in report.written:
-            click.echo(f"  write {name}", err=True)
-        for name in report.pruned:
-            click.echo(f"  prune {name}", err=True)
+        seconds = f" ({time.monotonic() - started:.1f} s)"
+        print_write_report(folder, report, check=check, suffix=seconds)
     raise_for_conflicts(report, folder)
     if check and report.stale:
         raise DagplaneError(

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from dagplane.cli._common import echo_json, packages_option, print_failures, project_config
+from dagplane.cli._common import (
+    echo_json,
+    packages_option,
+    print_failures,
+    print_write_report,
+    project_config,
+)
 
 
 @click.command("render")
@@ -33,18 +39,8 @@ def command(packages_dir, check: bool, as_json: bool) -> int:
             }
         )
     else:
-        verb = "would write" if check else "wrote"
         for kind, report in reports.items():
-            folder = plan.outputs[kind].folder
-            click.echo(
-                f"{folder}: {verb} {len(report.written)}, unchanged {len(report.unchanged)}, "
-                f"{'would prune' if check else 'pruned'} {len(report.pruned)}",
-                err=True,
-            )
-            for name in report.written:
-                click.echo(f"  write {name}", err=True)
-            for name in report.pruned:
-                click.echo(f"  prune {name}", err=True)
+            print_write_report(plan.outputs[kind].folder, report, check=check)
     print_failures(discovery.failures)
     for kind, report in reports.items():
         raise_for_conflicts(report, plan.outputs[kind].folder)

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from dagplane.cli._common import echo_json, packages_option, print_failures, project_config
+from dagplane.cli._common import (
+    echo_json,
+    packages_option,
+    print_failures,
+    print_write_report,
+    project_config,
+)
 from dagplane.errors import DagplaneError
 
 SECRETS_KINDS = ("secrets", "airflow_settings", "base_pod")
@@ -55,17 +61,7 @@ def secrets(
     if as_json:
         echo_json({**report.as_dict(), "failures": [str(f) for f in discovery.failures]})
     else:
-        verb = "would write" if check else "wrote"
-        click.echo(
-            f"{config.deploy_dir}: {verb} {len(report.written)}, unchanged "
-            f"{len(report.unchanged)}, {'would prune' if check else 'pruned'} "
-            f"{len(report.pruned)}",
-            err=True,
-        )
-        for name in report.written:
-            click.echo(f"  write {name}", err=True)
-        for name in report.pruned:
-            click.echo(f"  prune {name}", err=True)
+        print_write_report(config.deploy_dir, report, check=check)
     if recipe:
         click.echo(plan.outputs["secrets"].files["create-secrets.sh"], nl=False)
     print_failures(discovery.failures)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dagplane.write import owned_header
+
 if TYPE_CHECKING:
     from dagplane.config import ProjectConfig
     from dagplane.deploy._platform import Platform
 
-__all__ = ["DeployContext"]
+__all__ = ["DeployContext", "owned_manifest"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,34 @@ class DeployContext:
         return self.platform.environment
 
     @property
+    def platform_file(self) -> str:
+        """The platform config's path relative to the project (``deploy/<env>/platform.yaml``)."""
+        path = self.config.deploy_dir / self.env / "platform.yaml"
+        try:
+            return path.relative_to(self.config.root).as_posix()
+        except ValueError:
+            return f"deploy/{self.env}/platform.yaml"
+
+    @property
     def job_secret_names(self) -> set[str]:
         """Every Secret name and key the jobs declare: names, never values."""
         return {*self.job_secrets, *self.job_secret_keys}
+
+
+def owned_manifest(ctx: DeployContext, docs: list[dict[str, Any]], what: str = "") -> str:
+    """``docs`` as one YAML stream (``---`` between documents) under dagplane's header, made
+    from the environment's platform file; ``what`` says which of its settings."""
+    import yaml
+
+    body = "---\n".join(
+        yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, allow_unicode=True)
+        for doc in docs
+    )
+    source = ctx.platform_file
+    header = owned_header(
+        body,
+        source=source,
+        made_from=f"{source} ({what})" if what else source,
+        regenerate=f"run `dagplane render deploy --env {ctx.env}`",
+    )
+    return header + body

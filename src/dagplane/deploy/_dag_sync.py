@@ -21,8 +21,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from dagplane.deploy._context import owned_manifest
 from dagplane.images import CONTROL_PLANE_PROJECT
-from dagplane.write import owned_header
 
 if TYPE_CHECKING:
     from dagplane.deploy._context import DeployContext
@@ -189,17 +189,7 @@ def _cronjob(ctx: DeployContext) -> dict[str, Any]:
 
 def _document(ctx: DeployContext, obj: dict[str, Any]) -> str:
     """One owned YAML document; no object is shared in ``obj``, so no YAML aliases."""
-    import yaml
-
-    body = yaml.safe_dump(obj, sort_keys=False, default_flow_style=False, width=100)
-    source = _platform_source(ctx)
-    header = owned_header(
-        body,
-        source=source,
-        made_from=source,
-        regenerate=f"run `dagplane render deploy --env {ctx.env}`",
-    )
-    return header + body
+    return owned_manifest(ctx, [obj])
 
 
 def _platform_source(ctx: DeployContext) -> str:

@@ -20,11 +20,9 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from dagplane.deploy import _argo, _flux
+from dagplane.deploy._context import owned_manifest
 from dagplane.errors import ConfigError, UsageError
-from dagplane.write import owned_header
 
 if TYPE_CHECKING:
     from dagplane.deploy._context import DeployContext
@@ -61,8 +59,7 @@ def render_gitops(ctx: DeployContext, values: dict, resources: dict[str, str]) -
     }
     if names:
         docs[f"{cluster}/resources/kustomization.yaml"] = [_kustomization(names)]
-    platform_file = f"{deploy}/{env}/platform.yaml"
-    files = {path: _owned(body, ctx, platform_file) for path, body in docs.items()}
+    files = {path: owned_manifest(ctx, body) for path, body in docs.items()}
     files.update({f"{cluster}/resources/{name}": resources[name] for name in names})
     return dict(sorted(files.items()))
 
@@ -89,17 +86,3 @@ def _check_resource_name(name: str) -> None:
 
 def _kustomization(resources: list[str]) -> dict[str, Any]:
     return {"apiVersion": KUSTOMIZE_CONFIG_API, "kind": "Kustomization", "resources": resources}
-
-
-def _owned(docs: list[dict[str, Any]], ctx: DeployContext, platform_file: str) -> str:
-    body = "---\n".join(
-        yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, allow_unicode=True)
-        for doc in docs
-    )
-    header = owned_header(
-        body,
-        source=platform_file,
-        made_from=platform_file,
-        regenerate=f"run `dagplane render deploy --env {ctx.env}`",
-    )
-    return header + body

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from dagplane.deploy._context import owned_manifest
 from dagplane.errors import ConfigError
-from dagplane.write import owned_header
 
 if TYPE_CHECKING:
     from dagplane.deploy._context import DeployContext
@@ -138,13 +136,5 @@ def network_policy_objects(ctx: DeployContext) -> list[dict[str, Any]]:
 
 def render_network_policies(ctx: DeployContext) -> dict[str, str]:
     """``{"network-policies.yaml": text}``: the worker NetworkPolicies, one document each."""
-    docs = network_policy_objects(ctx)
-    body = "---\n".join(yaml.safe_dump(doc, sort_keys=False) for doc in docs)
-    source = f"deploy/{ctx.env}/platform.yaml"
-    header = owned_header(
-        body,
-        source=source,
-        made_from=f"{source} (workers.egress and the chart's worker and API server labels)",
-        regenerate=f"run `dagplane render deploy --env {ctx.env}`",
-    )
-    return {FILE: header + body}
+    what = "workers.egress and the chart's worker and API server labels"
+    return {FILE: owned_manifest(ctx, network_policy_objects(ctx), what)}

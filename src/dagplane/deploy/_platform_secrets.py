@@ -18,11 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from dagplane.deploy._context import owned_manifest
 from dagplane.errors import ConfigError
 from dagplane.secrets import EXTERNAL_SECRETS_API
-from dagplane.write import owned_header
 
 if TYPE_CHECKING:
     from dagplane.deploy._context import DeployContext
@@ -295,13 +293,5 @@ def _external_secret(platform: Platform, spec: PlatformSecret, store: Any) -> di
 
 def render_platform_secrets(ctx: DeployContext) -> dict[str, str]:
     """``{"platform-secrets.yaml": text}``: the ExternalSecrets, one YAML document each."""
-    docs = platform_secret_objects(ctx)
-    body = "---\n".join(yaml.safe_dump(doc, sort_keys=False) for doc in docs)
-    source = f"deploy/{ctx.env}/platform.yaml"
-    header = owned_header(
-        body,
-        source=source,
-        made_from=f"{source} (the platform's Secret names and keys, never values)",
-        regenerate=f"run `dagplane render deploy --env {ctx.env}`",
-    )
-    return {FILE: header + body}
+    what = "the platform's Secret names and keys, never values"
+    return {FILE: owned_manifest(ctx, platform_secret_objects(ctx), what)}

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dagplane.errors import ImageError
-from dagplane.images._spec import IMAGE_EXCLUDES, ImageSpec, _rel, project_name
+from dagplane.images._spec import ImageSpec, _rel, project_name
 from dagplane.write import owned_header
 
 if TYPE_CHECKING:
@@ -134,15 +134,6 @@ ENTRYPOINT ["python", "-m", "dagplane.cli"]
 
 def render_control_plane_dockerignore(spec: ImageSpec) -> str:
     """``<Dockerfile>.dockerignore``: only what the control-plane image copies in."""
-    keep = [*spec.extra_paths, spec.requirements_path, *spec.package_paths]
-    if spec.dagplane_path:
-        keep.insert(0, spec.dagplane_path)
-    body = "*\n" + "".join(f"!{path}\n" for path in keep)
-    body += "".join(f"{pattern}\n" for pattern in IMAGE_EXCLUDES)
-    header = owned_header(
-        body,
-        source=spec.dockerfile_path + ".dockerignore",
-        made_from=spec.dockerfile_path,
-        regenerate=_REGENERATE,
-    )
-    return header + body
+    from dagplane.images._render import render_dockerignore
+
+    return render_dockerignore(spec)

@@ -96,7 +96,7 @@ def render_dockerignore(spec: ImageSpec) -> str:
     """``<Dockerfile>.dockerignore``: the build context holds only what the image copies in
     (BuildKit reads an ignore file named after the Dockerfile; it keeps ``.venv`` and the
     other packages out of the context)."""
-    keep = [spec.requirements_path, *spec.package_paths]
+    keep = [*spec.extra_paths, spec.requirements_path, *spec.package_paths]
     if spec.dagplane_path:
         keep.insert(0, spec.dagplane_path)
     body = "*\n" + "".join(f"!{path}\n" for path in keep)

