@@ -129,6 +129,8 @@ def test_bad_queries_fail_at_job_creation(shared_sf: Salesforce) -> None:
         "SELECT Id FROM Nope": "INVALID_TYPE",
         "SELECT Id FROM Account WHERE": "MALFORMED_QUERY",
         "SELECT BillingAddress FROM Account": "INVALID_FIELD",
+        # "Understanding Bulk API 2.0 Query": aggregate functions such as COUNT() unsupported.
+        "SELECT COUNT() FROM Account": "INVALIDJOB",
     }
     for soql, code in cases.items():
         with pytest.raises(SalesforceMalformedRequest) as caught:

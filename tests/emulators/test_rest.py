@@ -133,6 +133,30 @@ def test_query_all_includes_deleted_rows(emu: SalesforceEmulator, sf: Salesforce
     assert not set(deleted) & {r["Id"] for r in live}
 
 
+def test_count_answers_in_total_size_and_respects_where_and_query_all(
+    emu: SalesforceEmulator, sf: Salesforce
+) -> None:
+    # SOQL and SOSL Reference, "COUNT() and COUNT(fieldName)": the count is the result's size,
+    # with no records (REST: an empty list); simple-salesforce returns the JSON as it comes.
+    assert sf.query("SELECT COUNT() FROM Account") == {
+        "totalSize": emu.record_count("Account"),
+        "done": True,
+        "records": [],
+    }
+    hot = sf.query_all("SELECT Id FROM Account WHERE Rating = 'Hot'")["totalSize"]
+    assert 0 < sf.query("SELECT COUNT() FROM Account WHERE Rating = 'Hot'")["totalSize"] == hot
+    emu.delete("Account", count=4)
+    assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == emu.record_count("Account")
+    every = sf.query("SELECT COUNT() FROM Account", include_deleted=True)["totalSize"]
+    assert every == emu.record_count("Account", include_deleted=True)
+    assert every - 4 == emu.record_count("Account")
+    counted = sf.query("SELECT COUNT(Id) FROM Account")
+    assert counted["totalSize"] == 1
+    assert counted["records"] == [
+        {"attributes": {"type": "AggregateResult"}, "expr0": emu.record_count("Account")}
+    ]
+
+
 def test_limits_and_the_limit_info_header(emu: SalesforceEmulator, sf: Salesforce) -> None:
     emu.set_api_usage(41, 5_000)
     limits = sf.limits()

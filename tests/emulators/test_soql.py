@@ -271,3 +271,37 @@ def test_true_false_and_null_are_unquoted_keywords(store: Store) -> None:
     assert len(won) + len(lost) == store.record_count("Opportunity")
     nulls = rows(store, "SELECT Id FROM Account WHERE Industry = NULL")
     assert 0 < len(nulls) < store.record_count("Account")
+
+
+def test_count_is_the_number_of_matching_rows_without_records(store: Store) -> None:
+    # SOQL and SOSL Reference, "COUNT() and COUNT(fieldName)".
+    every = rows(store, "SELECT Id, Industry FROM Account")
+    plan = build_plan(store, "SELECT COUNT() FROM Account", False)
+    assert plan.count_only and plan.total == len(every) == 3_000
+    banks = sum(1 for r in every if r["Industry"] == "Banking")
+    where = "SELECT count() FROM Account WHERE Industry = 'Banking'"
+    assert 0 < build_plan(store, where, False).total == banks
+    assert build_plan(store, where + " LIMIT 7", False).total == 7
+    known = sum(1 for r in every if r["Industry"] is not None)
+    plan = build_plan(store, "SELECT COUNT(Id), COUNT(Industry) known FROM Account", False)
+    assert plan.total == 1 and not plan.count_only
+    assert plan.aggregate == [
+        {"attributes": {"type": "AggregateResult"}, "expr0": 3_000, "known": known}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("soql", "message"),
+    [
+        ("SELECT Id, COUNT() FROM Account", "COUNT() must be the only element"),
+        ("SELECT COUNT(), COUNT(Id) FROM Account", "COUNT() must be the only element"),
+        ("SELECT COUNT() FROM Account ORDER BY Name", "COUNT() can not be used with ORDER BY"),
+        ("SELECT Name, COUNT(Id) FROM Account", "Field must be grouped or aggregated: Name"),
+        ("SELECT COUNT(Id) FROM Account ORDER BY Name", "Ordered field must be grouped"),
+        ("SELECT COUNT( FROM Account", "unexpected token: 'FROM'"),
+    ],
+)
+def test_count_misuse_is_malformed_query(store: Store, soql: str, message: str) -> None:
+    error = error_of(store, soql)
+    assert (error.status, error.code) == (400, "MALFORMED_QUERY")
+    assert message in error.message

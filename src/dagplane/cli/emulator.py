@@ -31,11 +31,31 @@ def group() -> None:
     help='Bulk CSV as Salesforce writes it (every value quoted, null as "", 12.0 in int '
     "fields), or dagplane's old minimal dialect.",
 )
+@click.option(
+    "--custom-object",
+    "custom_objects",
+    multiple=True,
+    metavar="NAME__c=N[:FIELD__c=TYPE,...]",
+    help="Serve a custom object with N rows and custom fields, e.g. "
+    "Invoice__c=500:Amount__c=currency,Due__c=date (repeatable).",
+)
 def salesforce(
-    host: str, port: int, records: int, seed: int, state_dir: Path | None, csv_dialect: str
+    host: str,
+    port: int,
+    records: int,
+    seed: int,
+    state_dir: Path | None,
+    csv_dialect: str,
+    custom_objects: tuple[str, ...],
 ) -> int:
     """Serve a Salesforce REST, Bulk 2.0 and OAuth emulator over HTTPS until Ctrl-C."""
-    from dagplane.emulators.salesforce import run_server
+    from dagplane.emulators.salesforce import EmulatorUsageError, run_server
+    from dagplane.emulators.salesforce.customobj import parse_object_option
+
+    try:
+        declared = dict(parse_object_option(text) for text in custom_objects)
+    except EmulatorUsageError as exc:
+        raise click.BadParameter(str(exc), param_hint="--custom-object") from exc
 
     run_server(
         host=host,
@@ -44,5 +64,6 @@ def salesforce(
         seed=seed,
         state_dir=state_dir,
         csv_dialect=csv_dialect,
+        custom_objects=declared or None,
     )
     return 0

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 
 from .cli import run_server
+from .customobj import parse_object_option
+from .errors import EmulatorUsageError
 from .formats import CSV_DIALECTS
 from .schema import KEY_PREFIXES
 
@@ -15,6 +17,13 @@ def _object_count(text: str) -> tuple[str, int]:
     if name not in KEY_PREFIXES or not count.isdigit():
         raise argparse.ArgumentTypeError(f"expected Object=N with Object in {list(KEY_PREFIXES)}")
     return name, int(count)
+
+
+def _custom_object(text: str) -> tuple[str, dict]:
+    try:
+        return parse_object_option(text)
+    except EmulatorUsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,6 +42,15 @@ def main(argv: list[str] | None = None) -> None:
         default=[],
         metavar="Object=N",
         help="rows of one object, e.g. Account=1000000 (repeatable; overrides --records)",
+    )
+    parser.add_argument(
+        "--custom-object",
+        type=_custom_object,
+        action="append",
+        default=[],
+        metavar="Name__c=N[:Field__c=type,...]",
+        help="a custom object with N rows and custom fields, e.g. "
+        "Invoice__c=500:Amount__c=currency,Due__c=date (repeatable)",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--state-dir", type=Path, default=None, help="where the PEM files go")
@@ -58,6 +76,7 @@ def main(argv: list[str] | None = None) -> None:
         records_per_object=dict(args.object_records) or None,
         csv_dialect=args.csv_dialect,
         page_cache_mb=args.page_cache_mb,
+        custom_objects=dict(args.custom_object) or None,
     )
 
 

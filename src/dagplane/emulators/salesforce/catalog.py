@@ -177,5 +177,9 @@ def build_objects(seed: int, counts: dict[str, int]) -> dict[str, ObjectSchema]:
         for spec in b.fields:
             if spec.name in _REQUIRED.get(name, ()) or spec.name == "OwnerId":
                 spec.nillable = False
+            # Object Reference, "Case": CaseNumber is the Autonumber name of a case; the other
+            # objects are named by Name (describe ``nameField``, ``autoNumber``).
+            spec.name_field = spec.name == ("CaseNumber" if name == "Case" else "Name")
+            spec.auto_number = name == "Case" and spec.name == "CaseNumber"
         objects[name] = ObjectSchema(name, counts[name], b.fields)
     return objects

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from .emulator import SalesforceEmulator
 
@@ -20,12 +22,14 @@ def run_server(
     records_per_object: dict[str, int] | None = None,
     csv_dialect: str = "salesforce",
     page_cache_mb: int = 0,
+    custom_objects: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> None:
     """Serve until Ctrl-C or SIGTERM; prints the URL, the CA bundle and the demo username.
 
     ``csv_dialect`` is ``"salesforce"`` (Bulk results as Salesforce writes them) or
     ``"minimal"`` (the older, minimally quoted CSV); ``page_cache_mb`` keeps rendered Bulk
-    pages for repeated queries (see ``SalesforceEmulator``).
+    pages for repeated queries; ``custom_objects`` declares custom objects (both: see
+    ``SalesforceEmulator``).
     """
     stopped = threading.Event()
 
@@ -41,6 +45,7 @@ def run_server(
         records_per_object=records_per_object,
         csv_dialect=csv_dialect,
         page_cache_mb=page_cache_mb,
+        custom_objects=custom_objects,
     )
     previous = signal.signal(signal.SIGTERM, stop)
     try:

@@ -1,8 +1,9 @@
 """The control API over HTTP: ``POST /__emulator__/<op>`` with a JSON object of arguments.
 
 Every op calls the ``SalesforceEmulator`` method of the same name (``object`` names the
-sObject): update, delete, undelete, create, add_field, change_field, inject_fault, clear_faults,
-set_api_usage, record_count; ``stats``, ``requests`` and ``info`` read state (GET works too).
+sObject): update, delete, undelete, create, add_field, change_field, add_object, inject_fault,
+clear_faults, set_api_usage, record_count (``add_object`` takes ``name``, not ``object``);
+``stats``, ``requests`` and ``info`` read state (GET works too).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ _CALLS = frozenset(
         "create",
         "add_field",
         "change_field",
+        "add_object",
         "inject_fault",
         "clear_faults",
         "set_api_usage",
@@ -46,6 +48,8 @@ def run_control(emu: SalesforceEmulator, op: str, payload: dict[str, Any]) -> di
     if "object" in args:
         args["obj"] = args.pop("object")
     result = getattr(emu, op)(**args)
+    if isinstance(result, dict):
+        return result
     if isinstance(result, list):
         return {"ids": result}
     if isinstance(result, str):

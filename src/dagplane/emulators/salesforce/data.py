@@ -47,6 +47,15 @@ class Store:
         self._last_stamp = SEED_END_MS
         self.revision = 0  # bumped by every change, so cached pages of older data go unused
 
+    def add_object(self, obj: ObjectSchema) -> None:
+        """Make a new object (a custom object) queryable."""
+        with self.lock:
+            self.objects[obj.name] = obj
+            self.overlay[obj.name] = {}
+            self.created[obj.name] = 0
+            self._lower[obj.name.lower()] = obj.name
+            self.revision += 1
+
     def find(self, name: str) -> ObjectSchema | None:
         """The object called ``name`` (case-insensitive), or None."""
         canonical = self._lower.get(name.lower())

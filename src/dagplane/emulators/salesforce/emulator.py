@@ -7,6 +7,7 @@ import ssl
 import tempfile
 import threading
 from collections import Counter, deque
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from .auth import Credentials, Sessions
 from .catalog import build_objects
 from .custom import custom_field
+from .customobj import build_custom_object, check_object_name, custom_prefix
 from .data import Store
 from .errors import EmulatorError, EmulatorUsageError
 from .faults import Faults
@@ -48,6 +50,8 @@ class SalesforceEmulator:
     Java-style numbers) unless ``csv_dialect="minimal"`` asks for the older, minimally quoted
     dialect (see ``formats.py``). ``page_cache_mb`` keeps up to that many MB of rendered
     Bulk pages for repeats of a query (benchmarks: a repeat costs the emulator little CPU).
+    ``custom_objects`` declares custom objects, ``{"Invoice__c": {"records": 500, "fields":
+    [{"name": "Amount__c", "type": "currency"}]}}``: each value holds ``add_object`` arguments.
     """
 
     def __init__(
@@ -66,6 +70,7 @@ class SalesforceEmulator:
         query_batch_size: int = 2000,
         csv_dialect: str = "salesforce",
         page_cache_mb: int = 0,
+        custom_objects: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         unknown = set(records_per_object or {}) - set(KEY_PREFIXES)
         if unknown:
@@ -99,6 +104,8 @@ class SalesforceEmulator:
         self._stats: Counter[str] = Counter()
         self._log: deque[dict[str, Any]] = deque(maxlen=_LOG_SIZE)
         self._api_used, self._api_max = 0, api_usage_max
+        for name, spec in (custom_objects or {}).items():
+            self.add_object(name, **spec)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -255,6 +262,44 @@ class SalesforceEmulator:
         spec = custom_field(self.seed, schema.name, self._counts, name, type, **facets)
         with self.store.lock:
             schema.add_field(spec)
+
+    def add_object(
+        self,
+        name: str,
+        records: int = 0,
+        fields: Sequence[Mapping[str, Any]] = (),
+        *,
+        label: str | None = None,
+        name_format: str | None = None,
+        allow_activities: bool = False,
+    ) -> dict[str, Any]:
+        """Add a custom object (``Invoice__c``) with ``records`` seeded records and custom
+        ``fields`` (``add_field`` arguments: ``{"name": "Amount__c", "type": "currency"}``).
+
+        It gets the standard fields of a custom object (see ``customobj.py``) and the next key
+        prefix (a00, a01, ...); ``name_format="INV-{0000}"`` makes Name an auto-number field.
+        Returns its name, keyPrefix and record count.
+        """
+        check_object_name(name)
+        if self.store.find(name) is not None:
+            raise EmulatorUsageError(f"{name} already exists")
+        if not 0 <= records < MAX_RECORDS:
+            raise EmulatorUsageError(f"record counts must be within 0..{MAX_RECORDS - 1}")
+        position = sum(1 for obj in self.store.objects.values() if obj.custom)
+        counts = {**self._counts, name: records}
+        schema = build_custom_object(
+            self.seed,
+            name,
+            counts,
+            custom_prefix(position),
+            fields,
+            label=label,
+            name_format=name_format,
+            allow_activities=allow_activities,
+        )
+        self._counts[name] = records
+        self.store.add_object(schema)
+        return {"name": name, "keyPrefix": schema.prefix, "records": records}
 
     def change_field(self, obj: str, name: str, type: str, **facets: Any) -> None:
         """Change a custom field's type (same facets as ``add_field``), as Setup's "Change Field

@@ -27,6 +27,7 @@ __all__ = [
     "NUMERIC_TYPES",
     "PERIOD",
     "SOAP_TYPES",
+    "AutoNumberGen",
     "ConstGen",
     "FieldSpec",
     "Generator",
@@ -131,6 +132,16 @@ class NumberedGen(Generator):
             return [dialect.quote(f"{heads[i * a % nh]}{i}{tails[i * a % nt]}") for i in indexes]
         q = '"' if dialect.full else ""
         return [f"{q}{heads[i * a % nh]}{i}{tails[i * a % nt]}{q}" for i in indexes]
+
+
+class AutoNumberGen(Generator):
+    """An auto-number field: ``head`` + the record's number from 1, zero-padded, + ``tail``."""
+
+    def __init__(self, head: str, width: int, tail: str) -> None:
+        self.head, self.width, self.tail = head, width, tail
+
+    def value(self, i: int) -> str:
+        return f"{self.head}{i + 1:0{self.width}d}{self.tail}"
 
 
 class IdGen(Generator):
@@ -250,6 +261,8 @@ class FieldSpec:
     updateable: bool = True
     components: tuple[str, ...] = ()
     soap_type: str = "xsd:string"
+    name_field: bool = False
+    auto_number: bool = False
 
     @property
     def is_compound(self) -> bool:
@@ -298,6 +311,8 @@ class FieldSpec:
             ],
             "defaultValue": None,
             "inlineHelpText": None,
+            "nameField": self.name_field,
+            "autoNumber": self.auto_number,
         }
 
 

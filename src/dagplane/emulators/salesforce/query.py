@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .data import Row, Store, field_value
@@ -28,6 +28,7 @@ from .soql import (
     BoolOp,
     Compare,
     Condition,
+    CountItem,
     InList,
     Literal,
     Not,
@@ -182,6 +183,8 @@ class Plan:
     sorted_items: list[int | Row] | None = None  # every row, when the order is not streamed
     total: int = 0
     window_ms: int = 0  # width of the SystemModstamp window (for the query_timeout fault)
+    count_only: bool = False  # SELECT COUNT(): ``total`` is the answer, there are no records
+    aggregate: list[dict[str, Any]] | None = None  # SELECT COUNT(f): AggregateResult records
 
     def _seeded_getter(self, i: int) -> Getter:
         fields = self.obj.fields
@@ -278,6 +281,77 @@ def build_plan(store: Store, text: str, include_deleted: bool, bulk: bool = Fals
                 "reference your WSDL or the describe call for the appropriate names."
             ),
         )
+    if query.counts:
+        return _count_plan(store, query, obj, include_deleted, bulk)
+    return _rows_plan(store, query, obj, include_deleted, bulk)
+
+
+def _count_plan(
+    store: Store, query: Query, obj: ObjectSchema, include_deleted: bool, bulk: bool
+) -> Plan:
+    """``SELECT COUNT()`` or ``SELECT COUNT(f) [alias], ...`` (no GROUP BY: one result row).
+
+    SOQL and SOSL Reference, "COUNT() and COUNT(fieldName)": COUNT() returns the number of
+    matching rows as the query result's size with no records; it must be the only element of
+    the SELECT list, works with LIMIT, not with ORDER BY. COUNT(fieldName) counts matching rows
+    whose field is not null and returns them in one AggregateResult record, under the implied
+    alias ``expr0`` (``expr1``, ... for further unaliased items); the size does not reflect it.
+    """
+    text = query.text
+    if bulk:
+        # Bulk API 2.0 and Bulk API Developer Guide, "Understanding Bulk API 2.0 Query" (Limits):
+        # aggregate functions such as COUNT() are not supported. The guide gives no error text;
+        # the job is refused at creation like the other unsupported query features.
+        message = "InvalidJob : Aggregate functions such as COUNT() are not supported in Bulk Query"
+        raise ApiError(400, "INVALIDJOB", message)
+    first = query.counts[0]
+    if first.field is None or any(item.field is None for item in query.counts):
+        bare = next(item for item in query.counts if item.field is None)
+        if len(query.counts) > 1 or query.fields:
+            raise malformed(text, bare.pos, "COUNT() must be the only element in the SELECT list")
+        if query.order_by:
+            raise malformed(text, query.order_by[0].pos, "COUNT() can not be used with ORDER BY")
+        plan = _rows_plan(store, replace(query, counts=()), obj, include_deleted, bulk)
+        plan.count_only = True
+        return plan
+    if query.fields:  # no GROUP BY here, so a plain field beside an aggregate is an error
+        name, pos = query.fields[0]
+        raise malformed(text, pos, f"Field must be grouped or aggregated: {name}")
+    if query.order_by:
+        item = query.order_by[0]
+        raise malformed(
+            text, item.pos, f"Ordered field must be grouped or aggregated: {item.field}"
+        )
+    return _aggregate_plan(store, query, obj, include_deleted)
+
+
+def _aggregate_plan(store: Store, query: Query, obj: ObjectSchema, include_deleted: bool) -> Plan:
+    """COUNT(f) items: each is the row count of the query with ``AND f != null`` added."""
+    binder = _Binder(query, obj)
+    record: dict[str, Any] = {"attributes": {"type": "AggregateResult"}}
+    unnamed = 0
+    plan: Plan | None = None
+    for item in query.counts:
+        assert isinstance(item, CountItem) and item.field is not None
+        spec = binder.field(item.field, item.pos)
+        set_ = Compare(spec.name, "!=", Literal("null", None), item.pos)
+        where = set_ if query.where is None else BoolOp("and", (query.where, set_))
+        counted = replace(query, counts=(), fields=(), where=where, limit=None)
+        plan = _rows_plan(store, counted, obj, include_deleted, False)
+        key = item.alias or f"expr{unnamed}"
+        unnamed += item.alias is None
+        record[key] = plan.total
+    assert plan is not None
+    plan.aggregate = [record]
+    plan.total = 1
+    return plan
+
+
+def _rows_plan(
+    store: Store, query: Query, obj: ObjectSchema, include_deleted: bool, bulk: bool
+) -> Plan:
+    """The plan of a query that returns records (the SELECT list names fields)."""
+    text = query.text
     binder = _Binder(query, obj)
     fields = [binder.field(name, pos) for name, pos in query.fields]
     seen: set[str] = set()

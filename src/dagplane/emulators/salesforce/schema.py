@@ -25,9 +25,20 @@ SEED_SPAN_MS = 730 * 86_400_000
 class ObjectSchema:
     """One sObject: its fields (in describe order) and how many records are seeded."""
 
-    def __init__(self, name: str, count: int, fields: list[FieldSpec]) -> None:
+    def __init__(
+        self,
+        name: str,
+        count: int,
+        fields: list[FieldSpec],
+        *,
+        prefix: str | None = None,
+        custom: bool = False,
+        label: str | None = None,
+    ) -> None:
         self.name = name
-        self.prefix = KEY_PREFIXES[name]
+        self.prefix = prefix or KEY_PREFIXES[name]
+        self.custom = custom
+        self.label = label or name
         self.codec = IdCodec(self.prefix)
         self.count = count
         self.fields: dict[str, FieldSpec] = {f.name: f for f in fields}
@@ -56,10 +67,10 @@ class ObjectSchema:
         base = f"/services/data/v{version}/sobjects/{self.name}"
         return {
             "name": self.name,
-            "label": self.name,
-            "labelPlural": f"{self.name}s",
+            "label": self.label,
+            "labelPlural": f"{self.label}s",
             "keyPrefix": self.prefix,
-            "custom": False,
+            "custom": self.custom,
             "queryable": True,
             "retrieveable": True,
             "replicateable": True,

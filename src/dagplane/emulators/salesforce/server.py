@@ -142,6 +142,13 @@ def rest_query(req: Request) -> Response:
         if timeout:
             raise ApiError(400, "QUERY_TIMEOUT", timeout)
         emu.count("queries")
+        if plan.count_only or plan.aggregate is not None:
+            # COUNT() answers in totalSize with no records (see ``query._count_plan``); as
+            # REST clients read it, e.g. ForceCLI/force issue #21 and hiratake55/RForcecom
+            # pull request #8: "no records are returned, but totalSize is populated".
+            emu.count("query_pages")
+            records = plan.aggregate or []
+            return json_response({"totalSize": plan.total, "done": True, "records": records})
         query_id, open_query = emu.cursors.open(plan)
         cursor = plan.start
     plan = open_query.plan

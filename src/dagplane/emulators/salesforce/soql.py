@@ -1,8 +1,9 @@
 """A SOQL subset: tokenizer and parser producing a small syntax tree.
 
 ``SELECT f1, f2 FROM Object [WHERE cond] [ORDER BY f [ASC|DESC] [NULLS FIRST|LAST], ...]
-[LIMIT n]`` where ``cond`` combines ``= != <> < <= > >=``, ``[NOT] IN (...)``, ``AND``, ``OR``,
-``NOT`` and parentheses over string, number, boolean, null, date and datetime literals.
+[LIMIT n]`` (the SELECT list may instead be ``COUNT()`` or ``COUNT(f) [alias], ...``) where
+``cond`` combines ``= != <> < <= > >=``, ``[NOT] IN (...)``, ``AND``, ``OR``, ``NOT`` and
+parentheses over string, number, boolean, null, date and datetime literals.
 Names are resolved against the schema later (see ``query.py``); this module only knows syntax.
 """
 
@@ -90,6 +91,15 @@ class OrderItem:
 
 
 @dataclass(frozen=True)
+class CountItem:
+    """``COUNT()`` (``field`` None) or ``COUNT(field) [alias]`` in the SELECT list."""
+
+    field: str | None
+    alias: str | None
+    pos: int
+
+
+@dataclass(frozen=True)
 class Query:
     """A parsed SOQL statement (names not yet checked)."""
 
@@ -100,6 +110,7 @@ class Query:
     where: Condition | None
     order_by: tuple[OrderItem, ...]
     limit: int | None
+    counts: tuple[CountItem, ...] = ()  # the COUNT items, when the query is an aggregate
 
 
 def locate(text: str, pos: int) -> str:
@@ -179,11 +190,25 @@ class _Parser:
         self.at += 1
         return token.text, token.pos
 
+    def select_item(self, fields: list[tuple[str, int]], counts: list[CountItem]) -> None:
+        token, after = self.token, self.tokens[self.at + 1]
+        if not (token.kind == "name" and token.text.lower() == "count" and after.text == "("):
+            fields.append(self.name())
+            return
+        self.at += 2
+        field = None if self.token.text == ")" else self.name()[0]
+        if not self.punct(")"):
+            raise self.fail("')'")
+        alias = self.name()[0] if self.token.kind == "name" else None
+        counts.append(CountItem(field, alias, token.pos))
+
     def query(self) -> Query:
         self.expect_keyword("select")
-        fields = [self.name()]
+        fields: list[tuple[str, int]] = []
+        counts: list[CountItem] = []
+        self.select_item(fields, counts)
         while self.punct(","):
-            fields.append(self.name())
+            self.select_item(fields, counts)
         self.expect_keyword("from")
         sobject, sobject_pos = self.name()
         where = self.condition() if self.keyword("where") else None
@@ -202,7 +227,16 @@ class _Parser:
             limit = int(token.text)
         if self.token.kind != "end":
             raise self.fail()
-        return Query(self.text, tuple(fields), sobject, sobject_pos, where, tuple(order), limit)
+        return Query(
+            self.text,
+            tuple(fields),
+            sobject,
+            sobject_pos,
+            where,
+            tuple(order),
+            limit,
+            tuple(counts),
+        )
 
     def order_item(self) -> OrderItem:
         field, pos = self.name()
