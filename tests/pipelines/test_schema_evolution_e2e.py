@@ -167,7 +167,8 @@ def test_an_incompatible_type_change_fails_in_one_line_and_changes_nothing(
     last = second.stderr.strip().splitlines()[-1]
     assert last == (
         "error: job 'salesforce_to_postgres' failed: SchemaChangeError: "
-        "salesforce.account.score__c: cannot change column type from numeric(18,2) to text: "
+        "Account.Score__c (salesforce.account.score__c): cannot change column type from "
+        "numeric(18,2) to text: "
         "it is not a widening and could lose or reject data (fix: convert it yourself, e.g. "
         "ALTER TABLE salesforce.account ALTER COLUMN score__c TYPE text USING score__c::text, "
         "or rename or drop the column so the next load creates it again)"

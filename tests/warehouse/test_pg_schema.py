@@ -101,7 +101,8 @@ def test_incompatible_type_change_is_a_terminal_error_and_changes_nothing(
     column = field.name.lower()
     table = f"{schema}.widget__c"
     assert str(caught.value) == (
-        f"{table}.{column}: cannot change column type from {old} to {new}: it is not a "
+        f"Widget__c.{field.name} ({table}.{column}): cannot change column type from {old} to "
+        f"{new}: it is not a "
         "widening and could lose or reject data (fix: convert it yourself, e.g. ALTER TABLE "
         f"{table} ALTER COLUMN {column} TYPE {new} USING {column}::{new}, or rename or drop "
         "the column so the next load creates it again)"

@@ -66,13 +66,17 @@ class UnsupportedFieldError(PostgresLoadError):
 class SchemaChangeError(PostgresLoadError):
     """An existing column cannot take the field's new type without losing data."""
 
-    def __init__(self, table: str, column: str, old_type: str, new_type: str) -> None:
+    def __init__(
+        self, table: str, column: str, old_type: str, new_type: str, field: str = ""
+    ) -> None:
         self.table = table
         self.column = column
         self.old_type = old_type
         self.new_type = new_type
+        self.field = field  # the Salesforce field, ``Object.Field``, when known
+        where = f"{field} ({table}.{column})" if field else f"{table}.{column}"
         super().__init__(
-            f"{table}.{column}: cannot change column type from {old_type} to {new_type}: "
+            f"{where}: cannot change column type from {old_type} to {new_type}: "
             "it is not a widening and could lose or reject data (fix: convert it yourself, "
             f"e.g. ALTER TABLE {table} ALTER COLUMN {column} TYPE {new_type} "
             f"USING {column}::{new_type}, or rename or drop the column so the next load "

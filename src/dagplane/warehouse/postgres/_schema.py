@@ -90,7 +90,8 @@ def ensure_table(
             steps.append((change, sql.SQL("ADD COLUMN {} {}").format(ident, sql.SQL(column.type))))
         elif old.type != column.type:
             if not is_widening(old.type, column.type):
-                raise SchemaChangeError(label, column.name, old.type, column.type)
+                field = f"{object_name}.{column.field}" if column.field else ""
+                raise SchemaChangeError(label, column.name, old.type, column.type, field)
             change = SchemaChange(
                 label, "widen column", column.name, f"{old.type} -> {column.type}"
             )
