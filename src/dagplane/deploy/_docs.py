@@ -7,7 +7,7 @@ in the chart render; the runbook spells out this platform's operations with its 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dagplane.write import owned_header
 
@@ -54,15 +54,31 @@ def render_checklist(ctx: DeployContext, results: Sequence[CheckResult], engine:
     return _md_header(ctx, body, "the production checklist, with its check results") + body
 
 
-def render_runbook(ctx: DeployContext, secrets: Sequence[tuple[str, str]]) -> str:
-    """``secrets``: ``(Secret name, what reads it)`` of the platform's own Secrets."""
+def render_runbook(ctx: DeployContext, secrets: Sequence[Any]) -> str:
+    """``secrets``: the platform's own Secrets (``PlatformSecret``s)."""
+    from dagplane.deploy._platform_secrets import DB_CREDENTIALS, remote_key
+
     p = ctx.platform
     ns, rel, env = p.namespace, p.release, ctx.env
     flux = f"flux reconcile helmrelease {rel} -n {ns} --with-source"
+    credentials = remote_key(p, p.metadata_db.secret)
+
+    def stored(spec: Any) -> str:
+        if spec.template is not None:  # built from the database's credentials
+            return f"`{credentials}`: {', '.join(DB_CREDENTIALS)}"
+        return f"`{remote_key(p, spec.name)}`: {', '.join(spec.keys)}"
+
     rotate = "\n".join(
-        f"| `{name}` | {_cell(purpose)} | `kubectl -n {ns} annotate externalsecret {name} "
-        f"force-sync=$(date +%s) --overwrite` |"
-        for name, purpose in secrets
+        f"| `{s.name}` | {_cell(s.purpose)} | {stored(s)} | `kubectl -n {ns} annotate "
+        f"externalsecret {s.name} force-sync=$(date +%s) --overwrite` |"
+        for s in secrets
+    )
+    built = [s.name for s in secrets if s.template is not None]
+    shared = (
+        f"The database password is stored once, in `{credentials}`: {', '.join(built)} are "
+        "templates over it, so after rotating it force the sync of all of them."
+        if built
+        else ""
     )
     sync = {
         "sync-sidecar": f"the `dag-sync` container of `deploy/{rel}-dag-processor`",
@@ -91,15 +107,17 @@ A failed install or upgrade is retried, then rolled back by Flux (remediation in
 
 ## Rotate a secret
 
-Change the value in the secret store (`{p.secrets_store.kind}` `{p.secrets_store.name}`, remote
-key `<environment>/<secret>`), then make the External Secrets Operator fetch it now and restart
+Change the value in the secret store (`{p.secrets_store.kind}` `{p.secrets_store.name}`, at
+the remote key below), then make the External Secrets Operator fetch it now and restart
 what reads it (`kubectl -n {ns} rollout restart deploy/{rel}-scheduler deploy/{rel}-api-server
 deploy/{rel}-dag-processor statefulset/{rel}-triggerer`). Rotating the fernet key: store
 `new,old` first, restart, run `airflow rotate-fernet-key` in the scheduler, then store `new`.
 
-| Secret | read by | force the sync |
-|---|---|---|
+| Secret | read by | stored at (properties) | force the sync |
+|---|---|---|---|
 {rotate}
+
+{shared}
 
 Job Secrets (`deploy/secrets/`) rotate the same way; a worker pod reads them when it starts.
 

@@ -171,7 +171,7 @@ def deploy_plan(render: DeployRender) -> Plan:
     env_files = {
         "values.yaml": render_values(ctx, render.values),
         "CHECKLIST.md": render_checklist(ctx, render.results, render.chart.engine),
-        "RUNBOOK.md": render_runbook(ctx, render.secrets),
+        "RUNBOOK.md": render_runbook(ctx, render.secret_specs),
     }
     return Plan(
         outputs={
