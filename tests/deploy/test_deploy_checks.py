@@ -137,6 +137,7 @@ BREAKS = {
     "dag-distribution": _values(lambda v: v["dagProcessor"].update(extraContainers=[])),
     "remote-logging": _platform(logging__remote=None),
     "worker-pod-template": _values(lambda v: v.pop("podTemplate")),
+    "secret-guard": _values(lambda v: v.pop("airflowLocalSettings")),
     "pinned-images": _values(lambda v: v["images"]["airflow"].update(tag="latest")),
     "no-examples-no-default-user": _values(lambda v: v["createUserJob"].update(enabled=True)),
     "metrics": _platform(metrics__kind="none"),
@@ -238,3 +239,23 @@ def test_a_git_sync_platform_renders_git_sync_with_pinned_host_keys(production) 
     }
     assert "airflow-git-ssh" in secrets
     assert render.chart.get("PersistentVolumeClaim", "airflow-dags") is None
+
+
+def test_the_jobs_secrets_deploy_with_the_platform_under_its_prefix(production) -> None:
+    jobs = [o for o in production.resource_objects if o["metadata"]["name"] in {
+        "salesforce-credentials", "warehouse-postgres", "reporting-api",
+        "salesforce-credentials-salesforce-client-id",
+    }]  # fmt: skip
+    assert {o["metadata"]["name"] for o in jobs} == {
+        "salesforce-credentials", "warehouse-postgres", "reporting-api",
+        "salesforce-credentials-salesforce-client-id",
+    }  # fmt: skip
+    for obj in jobs:
+        assert obj["metadata"]["namespace"] == "airflow"
+        assert obj["spec"]["secretStoreRef"] == {
+            "name": "dagplane-secrets", "kind": "ClusterSecretStore"
+        }  # fmt: skip
+        keys = {item["remoteRef"]["key"] for item in obj["spec"]["data"]}
+        assert keys <= {f"production/{obj['metadata']['labels']['dagplane.io/secret']}"}
+    kustomization = production.gitops["clusters/production/resources/kustomization.yaml"]
+    assert "job-secrets.yaml" in kustomization

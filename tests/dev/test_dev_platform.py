@@ -127,6 +127,11 @@ def platform(tmp_path_factory):
         "log": tmp / "up.log",
         "state": json.loads((workdir / "state.json").read_text()),
     }
+    # However the tests ended, stop the platform and every child: its children run in their
+    # own sessions, so killing `up` alone would leave them running.
+    from dagplane.dev import stop_platform
+
+    stop_platform(workdir)
     if up.poll() is None:
         os.killpg(up.pid, signal.SIGKILL)
 

@@ -29,6 +29,10 @@ class DeployContext:
     config: ProjectConfig
     job_secrets: tuple[str, ...] = ()
     job_secret_keys: tuple[str, ...] = ()
+    # Secret name -> {"required": [...], "optional": [...]}, as `dagplane render secrets` has it.
+    job_secret_key_sets: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    # The rendered airflow_local_settings.py (the Secret guard), for the chart's value.
+    local_settings: str = ""
     worker_images: dict[str, str] = field(default_factory=dict)
     control_plane_image: str = ""
     worker_base: dict[str, Any] = field(default_factory=dict)

@@ -145,11 +145,22 @@ affected; fix the job module or the image, then commit.
 Set `ha.scheduler_replicas` (keep it >= 2), render, commit; PgBouncer's pools are recomputed
 and shown in `CHECKLIST.md`.
 
+## Create the first admin
+
+The chart's auth manager (FAB) starts with no user (dagplane turns the chart's default
+`admin`/`admin` job off). Create one, then move to your SSO (`apiServer.apiServerConfig`):
+
+    kubectl -n {ns} exec deploy/{rel}-api-server -- airflow users create --role Admin \\
+      --username you --email you@example.org --firstname You --lastname Admin --password '...'
+
 ## Restore the metadata database
 
-1. Stop the schedulers: `kubectl -n {ns} scale deploy/{rel}-scheduler --replicas=0`.
-2. Restore `{p.metadata_db.host}` to a point in time with your database's tooling.
-3. `kubectl -n {ns} exec deploy/{rel}-api-server -- airflow db check-migrations`.
-4. `{flux}`: the schedulers come back at their configured replicas.
+1. Stop reconciling, or Flux puts the replicas back (drift detection is on):
+   `flux suspend helmrelease {rel} -n {ns}` (Argo CD: disable auto-sync).
+2. Stop everything that writes to it: `kubectl -n {ns} scale deploy/{rel}-scheduler
+   deploy/{rel}-api-server deploy/{rel}-dag-processor statefulset/{rel}-triggerer --replicas=0`.
+3. Restore `{p.metadata_db.host}` to a point in time with your database's tooling.
+4. `flux resume helmrelease {rel} -n {ns}`: the release comes back at its configured replicas,
+   and its migration job checks the schema.
 """
     return _md_header(ctx, body, "this platform's operations") + body

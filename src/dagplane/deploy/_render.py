@@ -61,6 +61,7 @@ def deploy_context(env: str, discovery: DiscoveryResult, config: ProjectConfig) 
     from dagplane.images import control_plane_image
     from dagplane.pods import base_pod
     from dagplane.pods._image import pod_images
+    from dagplane.secrets import render_local_settings, secret_keys
 
     platform = load_platform(platform_path(config.deploy_dir, env), env=env)
     sources = [s.sources() for spec in discovery.jobs for s in spec.options.secrets]
@@ -71,6 +72,8 @@ def deploy_context(env: str, discovery: DiscoveryResult, config: ProjectConfig) 
         config=config,
         job_secrets=tuple(job_secrets),
         job_secret_keys=tuple(job_keys),
+        job_secret_key_sets=secret_keys(discovery),
+        local_settings=render_local_settings(discovery, config),
         worker_images=dict(pod_images(discovery, config)),
         control_plane_image=control_plane_image(config),
         worker_base=base_pod(config),
@@ -108,6 +111,7 @@ class DeployRender:
 def render_deploy(ctx: DeployContext, chart: ChartInputs) -> DeployRender:
     from dagplane.deploy._dag_sync import dag_sync_values, render_dag_sync
     from dagplane.deploy._gitops import render_gitops
+    from dagplane.deploy._job_secrets import render_job_secrets
     from dagplane.deploy._network import render_network_policies
     from dagplane.deploy._platform_secrets import (
         pgbouncer_config_secret,
@@ -121,11 +125,13 @@ def render_deploy(ctx: DeployContext, chart: ChartInputs) -> DeployRender:
     values = helm_values(
         ctx,
         pod_template=json.dumps(ctx.worker_base, indent=2) + "\n",
+        local_settings=ctx.local_settings,
         fragments=(dag_sync_values(ctx),),
         pgbouncer_secrets=(pgbouncer_config_secret(platform), pgbouncer_stats_secret(platform)),
     )
     resources = {
         **render_platform_secrets(ctx),
+        **render_job_secrets(ctx),
         **render_network_policies(ctx),
         **render_dag_sync(ctx),
     }

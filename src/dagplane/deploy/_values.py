@@ -145,13 +145,15 @@ def helm_values(
     ctx: DeployContext,
     *,
     pod_template: str = "",
+    local_settings: str = "",
     fragments: tuple[dict[str, Any], ...] = (),
     pgbouncer_secrets: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """The chart values of ``ctx``'s environment.
 
     ``pod_template``: the worker base pod template text (``[kubernetes_executor]
-    pod_template_file`` for tasks of DAGs dagplane does not know); ``fragments``: values from
+    pod_template_file`` for tasks of DAGs dagplane does not know); ``local_settings``: the
+    rendered ``airflow_local_settings.py`` (the Secret guard); ``fragments``: values from
     other renderers (the DAG sync pattern), merged last; ``pgbouncer_secrets``: the names of
     PgBouncer's config and stats Secrets.
     """
@@ -251,6 +253,8 @@ def helm_values(
         values["imagePullSecrets"] = [{"name": platform.images.pull_secret}]
     if pod_template:
         values["podTemplate"] = pod_template
+    if local_settings:  # the Secret guard: its pod_mutation_hook runs in the scheduler
+        values["airflowLocalSettings"] = local_settings
     if platform.pgbouncer.enabled:
         config_secret, stats_secret = pgbouncer_secrets or (
             f"{platform.release}-pgbouncer-config",

@@ -254,6 +254,24 @@ def _worker_template(i: _Inputs) -> tuple[bool, str]:
     return ok, "hardened" if ok else f"securityContext {context or 'missing'}"
 
 
+@_check(
+    "secret-guard",
+    "The scheduler runs dagplane's Secret guard (pod_mutation_hook with every DAG's allow-list)",
+    "keep airflowLocalSettings in the values (dagplane sets it from the jobs' Secrets)",
+)
+def _secret_guard(i: _Inputs) -> tuple[bool, str]:
+    cm = i.render.get("ConfigMap", f"{i.ctx.platform.release}-config") or {}
+    settings = cm.get("data", {}).get("airflow_local_settings.py", "")
+    scheduler = i.render.get("Deployment", f"{i.ctx.platform.release}-scheduler") or {}
+    mounted = any(
+        m.get("subPath") == "airflow_local_settings.py"
+        for c in _containers(scheduler)
+        for m in c.get("volumeMounts", [])
+    )
+    ok = "def pod_mutation_hook" in settings and "ALLOW = " in settings and mounted
+    return ok, "mounted in the scheduler" if ok else f"settings {bool(settings)}, mounted {mounted}"
+
+
 _TAGGED = re.compile(r"^[^@]+:(?P<tag>[^:/@]+)$|@sha256:[0-9a-f]{64}$")
 
 
