@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
-import requests
-from psycopg.conninfo import make_conninfo
-from simple_salesforce import Salesforce, SalesforceLogin
 
 from dagplane.emulators.salesforce import SalesforceEmulator
+from tests._org import fresh_database, salesforce_client
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,17 +54,7 @@ class Org:
 def count_the_org() -> Org:
     """Serve an org like the demo's (same record count) and count it with simple-salesforce."""
     with SalesforceEmulator(records=RECORDS) as emu:
-        session = requests.Session()
-        session.trust_env, session.verify = False, str(emu.ca_bundle)
-        creds = emu.credentials
-        session_id, _ = SalesforceLogin(
-            username=creds["username"],
-            password=creds["password"],
-            security_token=creds["security_token"],
-            session=session,
-            scratch_url=emu.url,
-        )
-        sf = Salesforce(session_id=session_id, instance_url=emu.url, session=session)
+        sf = salesforce_client(emu.url, emu.ca_bundle)
         counts, newest, in_overlap = {}, {}, {}
         for name in OBJECTS:
             counts[name] = sf.query(f"SELECT Id FROM {name}")["totalSize"]
@@ -82,20 +69,12 @@ def count_the_org() -> Org:
     return Org(counts, newest, in_overlap)
 
 
-def fresh_database(postgres_url: str) -> str:
-    """A database of its own on the session's PostgreSQL (the demo writes schema salesforce)."""
-    name = f"demo_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return make_conninfo(postgres_url, dbname=name)
-
-
 def test_salesforce_demo_loads_the_org_then_only_what_changed(
     postgres_url: str, tmp_path: Path
 ) -> None:
     org = count_the_org()
     assert org.counts["Account"] >= UPDATED_ACCOUNTS and org.counts["Contact"] >= DELETED_CONTACTS
-    database = fresh_database(postgres_url)
+    database = fresh_database(postgres_url, "demo")
     work = tmp_path / "work"
 
     out = run_demo("--records", str(RECORDS), "--postgres-url", database, "--workdir", str(work))

@@ -17,18 +17,16 @@ import socket
 import subprocess
 import sys
 import threading
-import urllib.parse
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 import pytest
-import requests
-from simple_salesforce import Salesforce, SalesforceLogin
+from simple_salesforce import Salesforce
 
 from dagplane.emulators.salesforce import DEFAULT_CREDENTIALS, SalesforceEmulator
+from tests._org import fresh_database, salesforce_client
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -120,30 +118,6 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def soap_client(url: str, ca_bundle: Path) -> Salesforce:
-    """An unmodified simple-salesforce client logged in to the emulator with its fixed login."""
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = str(ca_bundle)
-    session_id, _ = SalesforceLogin(
-        username=DEFAULT_CREDENTIALS.username,
-        password=DEFAULT_CREDENTIALS.password,
-        security_token=DEFAULT_CREDENTIALS.security_token,
-        session=session,
-        scratch_url=url,
-    )
-    return Salesforce(session_id=session_id, instance_url=url, session=session)
-
-
-def fresh_database(postgres_url: str) -> str:
-    """A new, empty database on the session's server; its URL."""
-    name = f"workflow_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    parts = urllib.parse.urlsplit(postgres_url)
-    return urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
-
-
 def test_the_readme_local_workflow_loads_every_account(
     emulators: list[EmulatorProcess], postgres_url: str, tmp_path: Path
 ) -> None:
@@ -154,9 +128,11 @@ def test_the_readme_local_workflow_loads_every_account(
     assert emu.ca_bundle.is_file()
 
     # The expected count, independently of the pipeline: the emulator's own answer to SOQL.
-    expected = soap_client(emu.url, emu.ca_bundle).query("SELECT Id FROM Account")["totalSize"]
+    expected = salesforce_client(emu.url, emu.ca_bundle).query("SELECT Id FROM Account")[
+        "totalSize"
+    ]
     assert expected == 400  # 20% of --records 2000
-    warehouse = fresh_database(postgres_url)
+    warehouse = fresh_database(postgres_url, "workflow")
     env = _clean_env(
         SALESFORCE_LOGIN_URL=emu.url,
         SALESFORCE_CA_BUNDLE=str(emu.ca_bundle),
@@ -222,10 +198,10 @@ def test_seed_and_csv_dialect_flags_and_a_clean_sigterm(
     assert "  Bulk CSV:  minimal dialect\n" in seeded.banner
 
     # --seed changes the data, and serves exactly what the emulator makes of seed 7.
-    default_sf = soap_client(default.url, default.ca_bundle)
-    seeded_sf = soap_client(seeded.url, seeded.ca_bundle)
+    default_sf = salesforce_client(default.url, default.ca_bundle)
+    seeded_sf = salesforce_client(seeded.url, seeded.ca_bundle)
     with SalesforceEmulator(records=500, seed=7, port=0) as reference:
-        expected_seed_7 = first_accounts(soap_client(reference.url, reference.ca_bundle))
+        expected_seed_7 = first_accounts(salesforce_client(reference.url, reference.ca_bundle))
     assert first_accounts(seeded_sf) == expected_seed_7
     assert first_accounts(default_sf) != expected_seed_7
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import urllib.parse
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,9 +18,9 @@ from typing import Any
 import psycopg
 import pytest
 import requests
-from simple_salesforce import Salesforce, SalesforceLogin
 
 from dagplane.emulators.salesforce import SalesforceEmulator
+from tests._org import fresh_database, salesforce_client
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,11 +37,7 @@ def emu() -> Iterator[SalesforceEmulator]:
 @pytest.fixture
 def warehouse(postgres_url: str) -> str:
     """A fresh database: the job always loads into the ``salesforce`` schema."""
-    name = f"evolve_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    parts = urllib.parse.urlsplit(postgres_url)
-    return urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+    return fresh_database(postgres_url, "evolve")
 
 
 def control(emu: SalesforceEmulator, op: str, **payload: Any) -> dict[str, Any]:
@@ -83,19 +77,7 @@ def run_job(emu: SalesforceEmulator, warehouse: str) -> subprocess.CompletedProc
 
 def soql_total(emu: SalesforceEmulator, soql: str) -> int:
     """``totalSize`` of a SOQL query through an unmodified simple-salesforce client."""
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = str(emu.ca_bundle)
-    creds = emu.credentials
-    session_id, _ = SalesforceLogin(
-        username=creds["username"],
-        password=creds["password"],
-        security_token=creds["security_token"],
-        session=session,
-        scratch_url=emu.url,
-    )
-    sf = Salesforce(session_id=session_id, instance_url=emu.url, session=session)
-    return int(sf.query(soql)["totalSize"])
+    return int(salesforce_client(emu.url, emu.ca_bundle).query(soql)["totalSize"])
 
 
 def one(warehouse: str, statement: str) -> Any:
