@@ -35,7 +35,11 @@ def variant(platform: Platform, **update: Any) -> Platform:
 
 
 def context(platform: Platform) -> DeployContext:
-    return DeployContext(platform, load_config(cwd=ROOT), job_secrets=JOB_SECRETS)
+    return DeployContext(
+        platform,
+        load_config(cwd=ROOT),
+        job_secret_key_sets={key: {"required": [], "optional": []} for key in JOB_SECRETS},
+    )
 
 
 def policies(platform: Platform) -> dict[str, dict[str, Any]]:

@@ -51,7 +51,11 @@ def variant(platform: Platform, **update: Any) -> Platform:
 
 
 def context(platform: Platform, job_secrets: tuple[str, ...] = JOB_SECRETS) -> DeployContext:
-    return DeployContext(platform, load_config(cwd=ROOT), job_secrets=job_secrets)
+    return DeployContext(
+        platform,
+        load_config(cwd=ROOT),
+        job_secret_key_sets={key: {"required": [], "optional": []} for key in job_secrets},
+    )
 
 
 def docs(platform: Platform) -> list[dict[str, Any]]:

@@ -18,8 +18,8 @@ __all__ = ["DeployContext", "owned_manifest"]
 class DeployContext:
     """One environment: its ``Platform``, the project config, and what the job specs imply.
 
-    ``job_secrets``: every Secret name a job declares (optional keys' own Secrets included),
-    ``job_secret_keys`` their keys;
+    ``job_secret_key_sets``: Secret name -> ``{"required": [...], "optional": [...]}`` of
+    every Secret a job declares (``dagplane.secrets.secret_keys``);
     ``worker_images``: image name -> the content-tagged reference worker pods run;
     ``control_plane_image``: the reference of the image that runs ``dagplane sync``;
     ``worker_base``: the hardened worker base pod (``dagplane.pods.base_pod``).
@@ -27,9 +27,6 @@ class DeployContext:
 
     platform: Platform
     config: ProjectConfig
-    job_secrets: tuple[str, ...] = ()
-    job_secret_keys: tuple[str, ...] = ()
-    # Secret name -> {"required": [...], "optional": [...]}, as `dagplane render secrets` has it.
     job_secret_key_sets: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     # The rendered airflow_local_settings.py (the Secret guard), for the chart's value.
     local_settings: str = ""
@@ -51,9 +48,21 @@ class DeployContext:
             return f"deploy/{self.env}/platform.yaml"
 
     @property
+    def job_secrets(self) -> set[str]:
+        """Every Secret name the jobs declare, the optional keys' own Secrets included."""
+        from dagplane.jobs.spec import optional_key_secret
+
+        return {
+            secret
+            for name, keys in self.job_secret_key_sets.items()
+            for secret in (name, *(optional_key_secret(name, k) for k in keys["optional"]))
+        }
+
+    @property
     def job_secret_names(self) -> set[str]:
         """Every Secret name and key the jobs declare: names, never values."""
-        return {*self.job_secrets, *self.job_secret_keys}
+        keys = {k for sets in self.job_secret_key_sets.values() for ks in sets.values() for k in ks}
+        return self.job_secrets | keys
 
 
 def owned_manifest(ctx: DeployContext, docs: list[dict[str, Any]], what: str = "") -> str:

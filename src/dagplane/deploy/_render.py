@@ -64,17 +64,13 @@ def deploy_context(env: str, discovery: DiscoveryResult, config: ProjectConfig) 
     from dagplane.secrets import render_local_settings, secret_keys
 
     platform = load_platform(platform_path(config.deploy_dir, env), env=env)
-    sources = [s.sources() for spec in discovery.jobs for s in spec.options.secrets]
-    job_secrets = sorted({name for source in sources for name in source})
-    job_keys = sorted({key for source in sources for keys in source.values() for key in keys})
+    images = pod_images(discovery, config)
     return DeployContext(
         platform=platform,
         config=config,
-        job_secrets=tuple(job_secrets),
-        job_secret_keys=tuple(job_keys),
         job_secret_key_sets=secret_keys(discovery),
-        local_settings=render_local_settings(discovery, config),
-        worker_images=dict(pod_images(discovery, config)),
+        local_settings=render_local_settings(discovery, config, images),
+        worker_images=dict(images),
         control_plane_image=control_plane_image(config),
         worker_base=base_pod(config),
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from dagplane.jobs.spec import optional_key_secret
@@ -46,9 +47,12 @@ STORE_KIND = "ClusterSecretStore"
 _REGENERATE = "change the job modules and run `dagplane render secrets`"
 
 
-def allow_list(discovery: DiscoveryResult, config: ProjectConfig) -> dict[str, dict[str, Any]]:
-    """``{dag_id: {"image": ..., "secrets": {name: [keys]}}}`` for every discovered job."""
-    images = pod_images(discovery, config)
+def allow_list(
+    discovery: DiscoveryResult, config: ProjectConfig, images: Mapping[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """``{dag_id: {"image": ..., "secrets": {name: [keys]}}}`` for every discovered job;
+    ``images``: the plan's ``pod_images``, when the caller already has them."""
+    images = images if images is not None else pod_images(discovery, config)
     return {
         spec.dag_id: {
             "image": image_for(spec, config, config.root, images),
@@ -292,9 +296,11 @@ def _refs_source() -> str:
     return source[start:].rstrip() + "\n\n"
 
 
-def render_local_settings(discovery: DiscoveryResult, config: ProjectConfig) -> str:
+def render_local_settings(
+    discovery: DiscoveryResult, config: ProjectConfig, images: Mapping[str, str] | None = None
+) -> str:
     """The ``airflow_local_settings.py`` that enforces every DAG's Secret allow-list."""
-    allow = json.dumps(allow_list(discovery, config), indent=4, sort_keys=True)
+    allow = json.dumps(allow_list(discovery, config, images), indent=4, sort_keys=True)
     platform = json.dumps(platform_refs(config))
     body = _SETTINGS.format(allow=allow, platform=platform, refs=_refs_source())
     header = owned_header(
