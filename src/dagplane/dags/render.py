@@ -21,6 +21,7 @@ __all__ = [
     "START_DATE",
     "dag_docs",
     "dag_filename",
+    "job_owned",
     "markdown_escape",
     "render_dag",
     "unique_tags",
@@ -196,14 +197,18 @@ def render_body(spec: JobSpec, *, pod_template: bool = True) -> str:
     )
 
 
-def render_dag(spec: JobSpec, *, pod_template: bool = True) -> str:
-    """The whole DAG file: an ownership header (source and content hash), then the body."""
-    body = render_body(spec, pod_template=pod_template)
+def job_owned(spec: JobSpec, body: str, note: str = "") -> str:
+    """``body`` under the ownership header of a file made from ``spec``'s job module."""
     source = spec.path.encode("unicode_escape").decode("ascii")
     header = owned_header(
         body,
         source=spec.path,
-        made_from=f"{source} (job {spec.job_id!r})",
+        made_from=f"{source} (job {spec.job_id!r}){note}",
         regenerate="change the job module and run `dagplane sync`",
     )
     return header + body
+
+
+def render_dag(spec: JobSpec, *, pod_template: bool = True) -> str:
+    """The whole DAG file: an ownership header (source and content hash), then the body."""
+    return job_owned(spec, render_body(spec, pod_template=pod_template))

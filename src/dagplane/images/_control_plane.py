@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from dagplane.errors import ImageError
 from dagplane.images._spec import ImageSpec, _rel, project_name
-from dagplane.write import owned_header
 
 if TYPE_CHECKING:
     from dagplane.config import ProjectConfig
@@ -36,7 +35,6 @@ CONTROL_PLANE_BASE = "python:3.11-slim-bookworm"
 # Where the project lives in the image (the working directory: its pyproject is found there).
 CONTROL_PLANE_PROJECT = "/opt/dagplane/project"
 _UID = 50000
-_REGENERATE = "run `dagplane images render` to update it"
 
 
 def control_plane_spec(config: ProjectConfig) -> ImageSpec:
@@ -123,13 +121,9 @@ RUN python -m pip check --disable-pip-version-check \\
  && python -m dagplane.cli --help > /dev/null
 ENTRYPOINT ["python", "-m", "dagplane.cli"]
 """
-    header = owned_header(
-        body,
-        source=spec.dockerfile_path,
-        made_from=", ".join(sources),
-        regenerate=_REGENERATE,
-    )
-    return header + body
+    from dagplane.images._render import owned_dockerfile
+
+    return owned_dockerfile(spec, body, sources)
 
 
 def render_control_plane_dockerignore(spec: ImageSpec) -> str:

@@ -82,12 +82,13 @@ RUN python -m pip check --disable-pip-version-check \\
 from dagplane.jobs.runtime import load_job; \\
 [load_job(m, '/opt/dagplane/packages') for m in ({modules},)]"
 """
-    sources = [*spec.package_paths, *spec.lock_paths]
+    return owned_dockerfile(spec, body, [*spec.package_paths, *spec.lock_paths])
+
+
+def owned_dockerfile(spec: ImageSpec, body: str, sources: list[str]) -> str:
+    """``body`` under the ownership header of ``spec``'s Dockerfile, made from ``sources``."""
     header = owned_header(
-        body,
-        source=spec.dockerfile_path,
-        made_from=", ".join(sources),
-        regenerate=_REGENERATE,
+        body, source=spec.dockerfile_path, made_from=", ".join(sources), regenerate=_REGENERATE
     )
     return header + body
 

@@ -167,15 +167,10 @@ def render_pod_template(
     base: dict[str, Any] | None = None,
 ) -> str:
     """The text of ``spec``'s pod template file, with dagplane's ownership header."""
+    from dagplane.dags.render import job_owned
+
     body = _as_yaml(worker_pod(spec, config, images, base))
-    source = spec.path.encode("unicode_escape").decode("ascii")
-    header = owned_header(
-        body,
-        source=spec.path,
-        made_from=f"{source} (job {spec.job_id!r}); it names Secrets and keys, never values",
-        regenerate="change the job module and run `dagplane sync`",
-    )
-    return header + body
+    return job_owned(spec, body, "; it names Secrets and keys, never values")
 
 
 def render_base_pod_template(config: ProjectConfig | None = None) -> str:
