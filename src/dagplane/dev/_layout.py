@@ -61,9 +61,14 @@ class Layout:
         for folder in (self.airflow_home, self.dags, self.secrets, self.logs):
             folder.mkdir(parents=True, exist_ok=True)
 
+    @property
+    def login_file(self) -> Path:
+        """``{user: password}``: also the SimpleAuthManager's passwords file (same format)."""
+        return self.root / "login.json"
+
     def login(self) -> dict[str, str]:
         """The UI user (``admin``) and its password, generated on the first ``up``."""
-        path = self.root / "login.json"
+        path = self.login_file
         if not path.exists():
             path.write_text(json.dumps({"admin": secrets.token_urlsafe(12)}))
             path.chmod(0o600)

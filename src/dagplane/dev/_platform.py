@@ -59,7 +59,6 @@ def airflow_env(options: DevOptions, layout: Layout, metadata_url: str) -> dict[
     """Everything the platform's Airflow processes need, set here, nothing by hand."""
     port = options.port
     login = layout.login()
-    (layout.airflow_home / "passwords.json").write_text(__import__("json").dumps(login))
     return {
         **os.environ,
         "AIRFLOW_HOME": str(layout.airflow_home),
@@ -70,9 +69,7 @@ def airflow_env(options: DevOptions, layout: Layout, metadata_url: str) -> dict[
         "AIRFLOW__CORE__FERNET_KEY": layout.stable_secret("fernet-key"),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{u}:admin" for u in login),
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(
-            layout.airflow_home / "passwords.json"
-        ),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(layout.login_file),
         # Airflow 3's API server also needs the async driver: psycopg 3 is both.
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": _sqlalchemy(metadata_url, "psycopg"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": _sqlalchemy(metadata_url, "psycopg_async"),
@@ -200,17 +197,16 @@ def run_platform(options: DevOptions) -> int:
             supervisor.start(ProcessSpec("dag-sync", sync, env, options.root))
             for name in AIRFLOW_PROCESSES:  # tasks inherit the workdir, never the project's
                 supervisor.start(ProcessSpec(name, (_airflow(), name), env, layout.root))
-            layout.write_state(
-                {
-                    "pid": os.getpid(),
-                    "ui": f"http://127.0.0.1:{options.port}",
-                    "port": options.port,
-                    "logs": str(layout.logs),
-                    "children": {c.spec.name: c.pid for c in supervisor.children},
-                    "emulator": emulator.url if emulator else None,
-                    "warehouse": warehouse_url,
-                }
-            )
+            state = {
+                "pid": os.getpid(),
+                "ui": f"http://127.0.0.1:{options.port}",
+                "port": options.port,
+                "logs": str(layout.logs),
+                "children": {c.spec.name: c.pid for c in supervisor.children},
+                "emulator": emulator.url if emulator else None,
+                "warehouse": warehouse_url,
+            }
+            layout.write_state(state)
             ready = _wait_ready(options.port, supervisor, stopping)
             if ready is not None:
                 login = layout.login()
@@ -222,12 +218,10 @@ def run_platform(options: DevOptions) -> int:
                 report(f"logs in {layout.logs}; stop with Ctrl-C or `dagplane dev down`")
             while not stopping:
                 supervisor.poll()
-                layout.write_state(
-                    {
-                        **(read_state(layout) or {}),
-                        "children": {c.spec.name: c.pid for c in supervisor.children},
-                    }
-                )
+                children = {c.spec.name: c.pid for c in supervisor.children}
+                if children != state["children"]:  # a restart: `status` and `down` follow it
+                    state["children"] = children
+                    layout.write_state(state)
                 time.sleep(1)
             report("stopping")
             supervisor.stop_all()
